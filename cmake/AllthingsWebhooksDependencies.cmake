@@ -1,0 +1,84 @@
+# Finds what allthings-webhooks needs and makes sure these targets exist:
+#   httplib::httplib, nlohmann_json::nlohmann_json, OpenSSL::Crypto, Threads::Threads
+# Used by this project's CMakeLists.txt and by the installed package config, so a consumer's
+# find_package(allthings_webhooks) re-finds everything by itself. Targets a parent project
+# already defines are used as they are.
+#
+# cpp-httplib, in order: its CMake package; pkg-config `cpp-httplib` (Debian 12 ships only a
+# compiled library with a .pc); FetchContent when ALLTHINGS_WEBHOOKS_FETCH_DEPS is ON. Setting
+# FETCHCONTENT_SOURCE_DIR_HTTPLIB means "use that source" and goes first.
+
+include_guard(GLOBAL)
+
+set(_allthings_webhooks_httplib_tag v0.53.1)
+set(_allthings_webhooks_json_url
+    https://github.com/nlohmann/json/releases/download/v3.11.3/json.tar.xz)
+
+macro(_allthings_webhooks_fetch_httplib)
+  include(FetchContent)
+  FetchContent_Declare(httplib
+    GIT_REPOSITORY https://github.com/yhirose/cpp-httplib.git
+    GIT_TAG ${_allthings_webhooks_httplib_tag}
+    GIT_SHALLOW TRUE)
+  FetchContent_MakeAvailable(httplib)
+endmacro()
+
+if(NOT TARGET httplib::httplib AND DEFINED FETCHCONTENT_SOURCE_DIR_HTTPLIB)
+  _allthings_webhooks_fetch_httplib()
+endif()
+
+if(NOT TARGET httplib::httplib)
+  # No version: httplib's version file accepts only the same minor version.
+  find_package(httplib CONFIG QUIET)
+endif()
+
+if(NOT TARGET httplib::httplib)
+  find_package(PkgConfig QUIET)
+  if(PKG_CONFIG_FOUND)
+    pkg_check_modules(ALLTHINGS_WEBHOOKS_PC_HTTPLIB QUIET IMPORTED_TARGET GLOBAL cpp-httplib)
+    if(ALLTHINGS_WEBHOOKS_PC_HTTPLIB_FOUND)
+      add_library(httplib::httplib INTERFACE IMPORTED GLOBAL)
+      target_link_libraries(httplib::httplib INTERFACE PkgConfig::ALLTHINGS_WEBHOOKS_PC_HTTPLIB)
+    endif()
+  endif()
+endif()
+
+if(NOT TARGET httplib::httplib AND ALLTHINGS_WEBHOOKS_FETCH_DEPS)
+  _allthings_webhooks_fetch_httplib()
+endif()
+
+if(NOT TARGET httplib::httplib)
+  message(FATAL_ERROR
+    "allthings-webhooks: cpp-httplib was not found (neither its CMake package nor pkg-config "
+    "'cpp-httplib'). Install it: Debian/Ubuntu 'apt-get install libcpp-httplib-dev', vcpkg "
+    "'cpp-httplib'; or configure with -DALLTHINGS_WEBHOOKS_FETCH_DEPS=ON to download it.")
+endif()
+
+if(NOT TARGET nlohmann_json::nlohmann_json)
+  find_package(nlohmann_json 3.10 CONFIG QUIET)
+endif()
+if(NOT TARGET nlohmann_json::nlohmann_json AND ALLTHINGS_WEBHOOKS_FETCH_DEPS)
+  include(FetchContent)
+  FetchContent_Declare(json URL ${_allthings_webhooks_json_url})
+  FetchContent_MakeAvailable(json)
+endif()
+if(NOT TARGET nlohmann_json::nlohmann_json)
+  message(FATAL_ERROR
+    "allthings-webhooks: nlohmann_json >= 3.10 was not found. Install it: Debian/Ubuntu "
+    "'apt-get install nlohmann-json3-dev', vcpkg 'nlohmann-json'; or configure with "
+    "-DALLTHINGS_WEBHOOKS_FETCH_DEPS=ON to download it.")
+endif()
+
+if(NOT TARGET OpenSSL::Crypto)
+  find_package(OpenSSL 3 QUIET COMPONENTS Crypto)
+endif()
+if(NOT TARGET OpenSSL::Crypto)
+  message(FATAL_ERROR
+    "allthings-webhooks: OpenSSL 3 (libcrypto) was not found. Install it: Debian/Ubuntu "
+    "'apt-get install libssl-dev', vcpkg 'openssl'.")
+endif()
+
+if(NOT TARGET Threads::Threads)
+  set(THREADS_PREFER_PTHREAD_FLAG ON)
+  find_package(Threads REQUIRED)
+endif()

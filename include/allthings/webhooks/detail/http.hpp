@@ -1,0 +1,77 @@
+#pragma once
+
+#include <cctype>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <httplib.h>
+
+#include "../event.hpp"
+#include "../pipeline.hpp"
+
+// Small pieces of the HTTP adapter that stay the same across cpp-httplib 0.11 to 0.53; only
+// API present at both ends is used.
+namespace allthings::webhooks::detail {
+
+inline std::string to_lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+inline std::string_view trim(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  return text;
+}
+
+// "application/json", "application/json; charset=utf-8", "application/vnd.x+json", any case.
+inline bool is_json_media_type(std::string_view content_type) {
+  const auto type = to_lower(trim(content_type.substr(0, content_type.find(';'))));
+  const std::string_view suffix = "+json";
+  return type == "application/json" ||
+         (type.size() > suffix.size() &&
+          type.compare(type.size() - suffix.size(), suffix.size(), suffix) == 0);
+}
+
+// Content-Length as a number; nullopt when absent or not a plain decimal.
+inline std::optional<std::uint64_t> content_length(const httplib::Request& req) {
+  if (!req.has_header("Content-Length")) return std::nullopt;
+  const auto text = req.get_header_value("Content-Length");
+  if (text.empty() || text.size() > 19) return std::nullopt;
+  std::uint64_t value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  return value;
+}
+
+inline HeaderList lower_case_headers(const httplib::Headers& headers) {
+  HeaderList out;
+  out.reserve(headers.size());
+  for (const auto& [name, value] : headers) out.emplace_back(to_lower(name), value);
+  return out;
+}
+
+// cpp-httplib treats route patterns as regular expressions.
+inline std::string escape_regex(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (std::string_view(".^$|()[]{}*+?\\").find(c) != std::string_view::npos) out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+inline void write_reply(httplib::Response& res, const Reply& reply) {
+  res.status = reply.status;
+  res.set_content(std::string(reply.body), "application/json");
+  if (reply.retry_after_seconds > 0) {
+    res.set_header("Retry-After", std::to_string(reply.retry_after_seconds));
+  }
+}
+
+}  // namespace allthings::webhooks::detail

@@ -1,0 +1,64 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "event.hpp"
+
+namespace allthings::webhooks {
+
+// The answer to "may this event be acknowledged?".
+enum class Acceptance {
+  accepted,     // new: remembered and queued (for a durable inbox: committed)
+  duplicate,    // its id was accepted before: nothing queued
+  full,         // no room: nothing remembered, so the sender's retry is processed -> 503
+  unavailable,  // the store failed: nothing remembered -> 503
+};
+
+// One event handed to a worker.
+struct Delivery {
+  std::shared_ptr<const EventRecord> record;
+  int attempt = 1;
+  // Indices of the handlers that still have to succeed; empty means every matching handler.
+  // Retries run only the handlers that failed, so the others never see the event twice.
+  std::vector<std::size_t> pending_handlers;
+};
+
+// The seam between accepting an event and running it. An implementation decides what
+// "accepted" means (in memory, on disk, in a shared database) and owns the id memory that drops
+// duplicates and the queue that workers take from. All methods are called concurrently from
+// HTTP threads and workers.
+class Inbox {
+ public:
+  virtual ~Inbox() = default;
+
+  // Remembers the id and queues the event as one step: a concurrent second delivery of the
+  // same id sees `duplicate`, and a `full` or `unavailable` answer leaves no trace.
+  virtual Acceptance accept(std::shared_ptr<const EventRecord> record) = 0;
+
+  // The next due delivery, waiting up to `wait`; nullopt on time-out or once closed.
+  virtual std::optional<Delivery> next(std::chrono::milliseconds wait) = 0;
+
+  // Outcomes of a delivery handed out by next().
+  virtual void complete(const Delivery& delivery) = 0;
+  // Hands the delivery out again after `delay`, with attempt + 1 and the given handlers.
+  virtual void retry_later(const Delivery& delivery, std::vector<std::size_t> failed_handlers,
+                           std::chrono::milliseconds delay) = 0;
+  virtual void dead_letter(const Delivery& delivery, const std::string& reason) = 0;
+
+  // Events accepted but not finished: waiting, handed out, or awaiting a retry.
+  virtual std::size_t depth() const = 0;
+
+  // Wakes every waiter in next(); after it next() returns nullopt at once.
+  virtual void close() = 0;
+
+  // After close(): the unfinished events this inbox is about to lose. A durable inbox keeps
+  // them for the next start and returns nothing.
+  virtual std::vector<std::shared_ptr<const EventRecord>> take_unfinished() = 0;
+};
+
+}  // namespace allthings::webhooks

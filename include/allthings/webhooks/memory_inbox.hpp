@@ -1,0 +1,170 @@
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <stdexcept>
+#include <unordered_map>
+#include <utility>
+
+#include "inbox.hpp"
+#include "options.hpp"
+
+namespace allthings::webhooks {
+
+// The default inbox: a bounded queue and a bounded, time-limited id memory, all in this
+// process. Fast, but events acknowledged and not yet processed are lost if the process dies;
+// SqliteInbox is the durable alternative.
+class MemoryInbox final : public Inbox {
+ public:
+  struct Limits {
+    std::size_t queue_capacity = 10000;
+    std::chrono::seconds dedupe_window{std::chrono::hours(24 * 8)};
+    std::size_t dedupe_capacity = 1000000;
+    Clock clock = [] { return std::chrono::system_clock::now(); };
+  };
+
+  explicit MemoryInbox(Limits limits) : limits_(std::move(limits)) {
+    if (limits_.queue_capacity == 0) throw std::invalid_argument("queue_capacity must be > 0");
+    if (limits_.dedupe_capacity == 0) throw std::invalid_argument("dedupe_capacity must be > 0");
+    if (!limits_.clock) throw std::invalid_argument("clock must be set");
+  }
+
+  static Limits limits_from(const Options& options) {
+    return {options.queue_capacity, options.dedupe_window, options.dedupe_capacity,
+            options.clock};
+  }
+
+  Acceptance accept(std::shared_ptr<const EventRecord> record) override {
+    const auto now = limits_.clock();
+    std::lock_guard<std::mutex> lock(mutex_);
+    forget_expired(now);
+    const auto seen = seen_.find(record->id);
+    if (seen != seen_.end() && seen->second + limits_.dedupe_window > now) {
+      return Acceptance::duplicate;
+    }
+    if (unfinished_ >= limits_.queue_capacity) return Acceptance::full;
+
+    if (seen != seen_.end()) {
+      seen->second = now;
+    } else {
+      while (seen_.size() >= limits_.dedupe_capacity) forget_oldest();
+      seen_.emplace(record->id, now);
+    }
+    seen_order_.emplace_back(now, record->id);
+    ++unfinished_;
+    ready_.push_back(Delivery{std::move(record), 1, {}});
+    ready_cv_.notify_one();
+    return Acceptance::accepted;
+  }
+
+  std::optional<Delivery> next(std::chrono::milliseconds wait) override {
+    const auto give_up = SteadyClock::now() + wait;
+    std::unique_lock<std::mutex> lock(mutex_);
+    for (;;) {
+      if (closed_) return std::nullopt;
+      const auto now = SteadyClock::now();
+      while (!scheduled_.empty() && scheduled_.begin()->first <= now) {
+        ready_.push_back(std::move(scheduled_.begin()->second));
+        scheduled_.erase(scheduled_.begin());
+      }
+      if (!ready_.empty()) {
+        Delivery delivery = std::move(ready_.front());
+        ready_.pop_front();
+        handed_out_.emplace(delivery.record.get(), delivery.record);
+        return delivery;
+      }
+      if (now >= give_up) return std::nullopt;
+      auto wake = give_up;
+      if (!scheduled_.empty() && scheduled_.begin()->first < wake) {
+        wake = scheduled_.begin()->first;
+      }
+      ready_cv_.wait_until(lock, wake);
+    }
+  }
+
+  void complete(const Delivery& delivery) override { finish(delivery); }
+
+  void dead_letter(const Delivery& delivery, const std::string& /*reason*/) override {
+    finish(delivery);  // reported through on_error; nothing here outlives the process anyway
+  }
+
+  void retry_later(const Delivery& delivery, std::vector<std::size_t> failed_handlers,
+                   std::chrono::milliseconds delay) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    handed_out_.erase(delivery.record.get());
+    scheduled_.emplace(SteadyClock::now() + delay,
+                       Delivery{delivery.record, delivery.attempt + 1, std::move(failed_handlers)});
+    ready_cv_.notify_all();  // a waiter may now have to wake earlier
+  }
+
+  std::size_t depth() const override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return unfinished_;
+  }
+
+  void close() override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    closed_ = true;
+    ready_cv_.notify_all();
+  }
+
+  std::vector<std::shared_ptr<const EventRecord>> take_unfinished() override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::vector<std::shared_ptr<const EventRecord>> lost;
+    for (auto& delivery : ready_) lost.push_back(std::move(delivery.record));
+    for (auto& [due, delivery] : scheduled_) lost.push_back(std::move(delivery.record));
+    for (auto& [key, record] : handed_out_) lost.push_back(std::move(record));
+    ready_.clear();
+    scheduled_.clear();
+    handed_out_.clear();
+    unfinished_ = 0;
+    return lost;
+  }
+
+  // Ids currently remembered for dedupe (for tests and stats).
+  std::size_t remembered_ids() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return seen_.size();
+  }
+
+ private:
+  using SteadyClock = std::chrono::steady_clock;
+  using WallTime = std::chrono::system_clock::time_point;
+
+  void finish(const Delivery& delivery) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (handed_out_.erase(delivery.record.get()) > 0) --unfinished_;
+  }
+
+  void forget_expired(WallTime now) {
+    while (!seen_order_.empty() && seen_order_.front().first + limits_.dedupe_window <= now) {
+      forget_oldest();
+    }
+  }
+
+  // seen_order_ may hold stale entries for ids re-accepted after expiry; only the entry whose
+  // time matches the map removes the id.
+  void forget_oldest() {
+    if (seen_order_.empty()) return;
+    const auto& [time, id] = seen_order_.front();
+    const auto it = seen_.find(id);
+    if (it != seen_.end() && it->second == time) seen_.erase(it);
+    seen_order_.pop_front();
+  }
+
+  Limits limits_;
+  mutable std::mutex mutex_;
+  std::condition_variable ready_cv_;
+  std::deque<Delivery> ready_;
+  std::multimap<SteadyClock::time_point, Delivery> scheduled_;
+  std::unordered_map<const EventRecord*, std::shared_ptr<const EventRecord>> handed_out_;
+  std::size_t unfinished_ = 0;
+  std::unordered_map<std::string, WallTime> seen_;
+  std::deque<std::pair<WallTime, std::string>> seen_order_;
+  bool closed_ = false;
+};
+
+}  // namespace allthings::webhooks

@@ -1,0 +1,103 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace allthings::webhooks {
+
+class Event;
+
+// What to do with a POST that carries no x-allthings-signature header.
+enum class UnsignedPolicy {
+  acknowledge,  // 200 and nothing dispatched: the Allthings admin UI's URL check sends these
+  reject,       // 401
+};
+
+// Unit of x-allthings-signature-timestamp. Allthings' example uses milliseconds.
+enum class TimestampUnit {
+  automatic,     // below 10^11 counts as seconds, otherwise milliseconds
+  seconds,
+  milliseconds,
+};
+
+// Where the envelope's fields sit in the JSON body, as JSON pointers (RFC 6901).
+// Allthings does not publish a payload; these defaults follow its example code.
+struct EnvelopePaths {
+  std::string id = "/event/id";
+  std::string name = "/event/name";
+  std::string data = "/event/data";
+  std::string urn = "/event/urn";
+  std::string created_date = "/event/createdDate";
+};
+
+using Clock = std::function<std::chrono::system_clock::time_point()>;
+
+// Every field has a working default; only `secrets` must be filled in.
+// WebhookEndpoint's constructor validates all of them and throws std::invalid_argument naming
+// the offending field.
+struct Options {
+  // HTTP route that receives the webhooks.
+  std::string path = "/webhooks/allthings";
+
+  // Shared secrets; a signature made with any of them is accepted (rotation, several webhooks).
+  std::vector<std::string> secrets;
+
+  // Accepted timestamp window: [now - timestamp_tolerance, now + future_skew].
+  std::chrono::seconds timestamp_tolerance{std::chrono::minutes(5)};
+  std::chrono::seconds future_skew{std::chrono::minutes(1)};
+  TimestampUnit timestamp_unit = TimestampUnit::automatic;
+  // A signed request without x-allthings-signature-timestamp is rejected when true.
+  bool require_timestamp = true;
+
+  UnsignedPolicy unsigned_policy = UnsignedPolicy::acknowledge;
+
+  // Bytes; larger bodies get 413 (by Content-Length before reading, or while reading chunks).
+  std::size_t max_body_bytes = 1024 * 1024;
+
+  // Threads that run handlers.
+  std::size_t workers = 4;
+  // Events accepted but not finished (waiting, running or awaiting a retry); beyond it: 503.
+  std::size_t queue_capacity = 10000;
+
+  // How long and how many event ids are remembered to drop duplicates. Allthings retries for
+  // 7 days, so the window must be longer than that.
+  std::chrono::seconds dedupe_window{std::chrono::hours(24 * 8)};
+  std::size_t dedupe_capacity = 1000000;
+
+  // A throwing handler runs again after retry_base_delay * 2^(attempt-1), capped at
+  // retry_max_delay, until max_attempts attempts failed; then the event is dead-lettered.
+  int max_attempts = 5;
+  std::chrono::milliseconds retry_base_delay{1000};
+  std::chrono::milliseconds retry_max_delay{std::chrono::minutes(5)};
+
+  // stop() waits this long for queued and running events before reporting what is left.
+  std::chrono::milliseconds drain_timeout{std::chrono::seconds(10)};
+
+  EnvelopePaths envelope;
+
+  // Events with the same non-empty key never run concurrently and run in arrival order.
+  // Example: [](const Event& e) { return e.data().value("id", ""); } serializes per ticket.
+  std::function<std::string(const Event&)> serialize_by;
+
+  // What the HMAC covers, given the timestamp header and the raw body. Empty: the raw body
+  // alone, which is what Allthings' example signs. Kept replaceable because Allthings' prose
+  // says the timestamp is signed too but publishes no format.
+  std::function<std::string(std::string_view timestamp, std::string_view body)> signed_content;
+
+  // Wall clock for the timestamp window and the dedupe window; injectable for tests.
+  Clock clock = [] { return std::chrono::system_clock::now(); };
+
+  // Server settings used by listen()/start() (not by mount(), where the app owns its server).
+  // cpp-httplib holds one pool thread per open keep-alive connection.
+  std::size_t http_threads = 32;
+  std::size_t keep_alive_max_count = 1000;
+  std::chrono::seconds keep_alive_timeout{5};
+  std::chrono::seconds read_timeout{5};
+  std::chrono::seconds write_timeout{5};
+};
+
+}  // namespace allthings::webhooks

@@ -1,0 +1,77 @@
+#include <doctest/doctest.h>
+
+#include "support.hpp"
+
+namespace aw = allthings::webhooks;
+
+namespace {
+aw::EnvelopeParser::Result parse(const std::string& body,
+                                 const aw::EnvelopePaths& paths = aw::EnvelopePaths{}) {
+  return aw::EnvelopeParser(paths).parse(body, {}, std::chrono::system_clock::now());
+}
+aw::ErrorKind error_of(const aw::EnvelopeParser::Result& r) { return std::get<aw::ErrorKind>(r); }
+std::shared_ptr<aw::EventRecord> record_of(const aw::EnvelopeParser::Result& r) {
+  return std::get<std::shared_ptr<aw::EventRecord>>(r);
+}
+}  // namespace
+
+TEST_CASE("the default envelope yields id, name, urn, createdDate and data") {
+  const auto r = parse(R"({"event":{"id":"e1","name":"ticket.created","urn":"urn:x",)"
+                       R"("createdDate":"2026-11-26T21:58:01.200Z","data":{"id":"T"}}})");
+  const auto rec = record_of(r);
+  CHECK(rec->id == "e1");
+  CHECK(rec->name == "ticket.created");
+  CHECK(rec->urn == "urn:x");
+  CHECK(rec->created_date == "2026-11-26T21:58:01.200Z");
+  CHECK(rec->data == nlohmann::json{{"id", "T"}});
+  const aw::Event event(std::get<std::shared_ptr<aw::EventRecord>>(r), 1);
+  REQUIRE(event.created());
+  const auto created_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              event.created()->time_since_epoch()).count();
+  CHECK(created_ms == 1795730281200);  // 2026-11-26T21:58:01.200Z
+}
+
+TEST_CASE("a body without an id gets a stable id derived from its bytes") {
+  const std::string body = R"({"event":{"name":"ticket.created"}})";
+  const auto a = record_of(parse(body));
+  CHECK(a->id.rfind("sha256:", 0) == 0);
+  CHECK(a->id.size() == 7 + 64);
+  CHECK(a->id == record_of(parse(body))->id);
+  CHECK(a->id != record_of(parse(R"({"event":{"name":"ticket.created","x":1}})"))->id);
+}
+
+TEST_CASE("bad bodies are told apart") {
+  CHECK(error_of(parse("{not json")) == aw::ErrorKind::malformed_json);
+  CHECK(error_of(parse("")) == aw::ErrorKind::malformed_json);
+  CHECK(error_of(parse(R"({"event":{}} trailing)")) == aw::ErrorKind::malformed_json);
+  CHECK(error_of(parse("[1,2]")) == aw::ErrorKind::not_an_object);
+  CHECK(error_of(parse(R"("text")")) == aw::ErrorKind::not_an_object);
+  CHECK(error_of(parse(R"({"event":{"id":"1"}})")) == aw::ErrorKind::missing_event_name);
+  CHECK(error_of(parse(R"({"event":{"name":42.5e400}})")) == aw::ErrorKind::malformed_json);
+  CHECK(error_of(parse(R"({"event":{"name":["x"]}})")) == aw::ErrorKind::missing_event_name);
+  CHECK(error_of(parse(R"({"event":"flat"})")) == aw::ErrorKind::missing_event_name);
+}
+
+TEST_CASE("deeply nested JSON is handled without exhausting the stack") {
+  const std::string deep = std::string(200000, '[') + std::string(200000, ']');
+  CHECK(error_of(parse(deep)) == aw::ErrorKind::not_an_object);
+}
+
+TEST_CASE("envelope pointers are configurable") {
+  aw::EnvelopePaths paths;
+  paths.id = "/delivery";
+  paths.name = "/type";
+  paths.data = "/payload";
+  const auto rec = record_of(parse(R"({"delivery":7,"type":"booking.accepted","payload":[1]})",
+                                    paths));
+  CHECK(rec->id == "7");
+  CHECK(rec->name == "booking.accepted");
+  CHECK(rec->data == nlohmann::json::array({1}));
+}
+
+TEST_CASE("an invalid pointer is refused with the field's name") {
+  aw::EnvelopePaths paths;
+  paths.urn = "no-leading-slash";
+  CHECK_THROWS_WITH_AS(aw::EnvelopeParser{paths}, doctest::Contains("envelope.urn"),
+                       std::invalid_argument);
+}

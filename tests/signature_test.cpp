@@ -1,0 +1,93 @@
+#include <doctest/doctest.h>
+
+#include <fstream>
+
+#include "support.hpp"
+
+namespace aw = allthings::webhooks;
+
+const char* umbrella_only_kind_name();
+
+TEST_CASE("the umbrella header links from a second translation unit") {
+  CHECK(std::string(umbrella_only_kind_name()) == "queue_full");
+}
+
+TEST_CASE("HMAC-SHA256 matches the published and independently computed vectors") {
+  std::ifstream file(ALLTHINGS_WEBHOOKS_VECTORS);
+  REQUIRE(file.good());
+  const auto vectors = nlohmann::json::parse(file).at("vectors");
+  REQUIRE(vectors.size() >= 3);
+  for (const auto& v : vectors) {
+    CAPTURE(v.at("name").get<std::string>());
+    CHECK(aw::testing::sign(v.at("message").get<std::string>(), v.at("key").get<std::string>()) ==
+          v.at("hex").get<std::string>());
+  }
+}
+
+TEST_CASE("timestamps are 1 to 19 digits and nothing else") {
+  CHECK(aw::parse_timestamp("0") == 0u);
+  CHECK(aw::parse_timestamp("1700000000000") == 1700000000000u);
+  CHECK(aw::parse_timestamp("9999999999999999999") == 9999999999999999999u);
+  CHECK_FALSE(aw::parse_timestamp(""));
+  CHECK_FALSE(aw::parse_timestamp("123abc"));
+  CHECK_FALSE(aw::parse_timestamp("+5"));
+  CHECK_FALSE(aw::parse_timestamp("-5"));
+  CHECK_FALSE(aw::parse_timestamp(" 5"));
+  CHECK_FALSE(aw::parse_timestamp("12345678901234567890"));
+}
+
+TEST_CASE("automatic unit: below 10^11 is seconds, otherwise milliseconds") {
+  using aw::TimestampUnit;
+  CHECK(aw::timestamp_to_millis(1700000000, TimestampUnit::automatic) == 1700000000000u);
+  CHECK(aw::timestamp_to_millis(1700000000000, TimestampUnit::automatic) == 1700000000000u);
+  CHECK(aw::timestamp_to_millis(5, TimestampUnit::milliseconds) == 5u);
+  CHECK(aw::timestamp_to_millis(5, TimestampUnit::seconds) == 5000u);
+  // Saturates instead of wrapping around into the accepted window.
+  CHECK(aw::timestamp_to_millis(9999999999999999999u, TimestampUnit::seconds) ==
+        std::numeric_limits<std::uint64_t>::max());
+}
+
+TEST_CASE("the timestamp window is [now - tolerance, now + future_skew]") {
+  const auto now = std::chrono::system_clock::time_point(std::chrono::hours(500000));
+  const auto ms = [&](std::chrono::milliseconds offset) {
+    return static_cast<std::uint64_t>((now.time_since_epoch() + offset) / 1ms);
+  };
+  const auto check = [&](std::chrono::milliseconds offset) {
+    return aw::check_timestamp_window(ms(offset), now, 5min, 1min);
+  };
+  CHECK_FALSE(check(0ms));
+  CHECK_FALSE(check(-5min));
+  CHECK(check(-5min - 1ms) == aw::ErrorKind::stale_timestamp);
+  CHECK_FALSE(check(1min));
+  CHECK(check(1min + 1ms) == aw::ErrorKind::future_timestamp);
+  CHECK(aw::check_timestamp_window(0, now, 5min, 1min) == aw::ErrorKind::stale_timestamp);
+}
+
+TEST_CASE("the verifier tells each failure apart and leaves the body alone") {
+  aw::Options o = test::options();
+  o.secrets = {"first", "second"};
+  const aw::SignatureVerifier verifier(o);
+  const std::string body = R"({"event":{"name":"ticket.created"}})";
+  const std::string ts = aw::testing::timestamp_millis();
+  CHECK_FALSE(verifier.verify(aw::testing::sign(body, "second"), ts, body));
+  CHECK(verifier.verify(aw::testing::sign(body, "third"), ts, body) ==
+        aw::ErrorKind::signature_mismatch);
+  CHECK(verifier.verify("zz", ts, body) == aw::ErrorKind::malformed_signature);
+  CHECK(verifier.verify(aw::testing::sign(body, "first"), std::nullopt, body) ==
+        aw::ErrorKind::missing_timestamp);
+  CHECK(verifier.verify(aw::testing::sign(body, "first"), std::string("12a"), body) ==
+        aw::ErrorKind::malformed_timestamp);
+}
+
+TEST_CASE("a replaceable signed-content scheme covers timestamp and body") {
+  aw::Options o = test::options();
+  o.signed_content = [](std::string_view ts, std::string_view body) {
+    return std::string(ts) + "." + std::string(body);
+  };
+  const aw::SignatureVerifier verifier(o);
+  const std::string body = "{}";
+  const std::string ts = aw::testing::timestamp_millis();
+  CHECK_FALSE(verifier.verify(aw::testing::sign(ts + "." + body, test::secret), ts, body));
+  CHECK(verifier.verify(aw::testing::sign(body, test::secret), ts, body) ==
+        aw::ErrorKind::signature_mismatch);
+}
