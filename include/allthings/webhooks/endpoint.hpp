@@ -114,7 +114,8 @@ struct EndpointCore {
       body.append(data, size);
       return true;
     });
-    if (too_large) {
+    // cpp-httplib 0.53 enforces its payload limit itself and answers 413 for us.
+    if (too_large || res.status == 413) {
       return answer_and_close(res, ErrorKind::body_too_large, replies::body_too_large,
                               "body grew over max_body_bytes");
     }
