@@ -104,11 +104,11 @@ TEST_CASE("malformed JSON, a non-object body and a missing name are 400") {
       {"[1,2,3]", R"({"error":"not_an_object"})"},
       {R"({"event":{"id":"x"}})", R"({"error":"missing_event_name"})"},
       {"", R"({"error":"malformed_json"})"}};
-  for (const auto& [body, expected] : cases) {
-    CAPTURE(body);
-    const auto res = server.post_signed(body);
+  for (const auto& bad : cases) {
+    CAPTURE(bad.first);
+    const auto res = server.post_signed(bad.first);
     CHECK(test::status_of(res) == 400);
-    CHECK(res->body == expected);
+    CHECK(res->body == bad.second);
   }
 }
 
