@@ -130,6 +130,13 @@ TEST_CASE("serialize_by: same key never concurrent and in arrival order, others 
       max_total = std::max(max_total, total);
       order[key].push_back(e.id());
     }
+    if (e.id() == "a0") {
+      // Holds the first T-A event until a T-B event runs beside it: proves the keys overlap.
+      test::eventually([&] {
+        std::lock_guard<std::mutex> lock(mutex);
+        return running["T-B"] > 0;
+      }, 2000ms);
+    }
     std::this_thread::sleep_for(20ms);  // overlapping slow handlers
     std::lock_guard<std::mutex> lock(mutex);
     --running[key];

@@ -30,6 +30,9 @@ TEST_CASE("the shared vectors verify over HTTP and nothing else does") {
     REQUIRE(test::eventually([&] { return server.recorder.event_count() == 1; }));
     CHECK(server.recorder.events()[0].raw_body() == message);
     CHECK(server.recorder.events()[0].id() == "6a0f3c1e-9a2b-4c1d-8e7f-0123456789ab");
+    // Handlers see the request headers, by name in any case.
+    CHECK(server.recorder.events()[0].header("X-Allthings-Signature") == v.at("hex"));
+    CHECK(server.recorder.events()[0].attempt() == 1);
   }
 }
 

@@ -1,0 +1,69 @@
+// What every consumer project in tests/package builds and runs: one signed delivery over real
+// HTTP reaches its handler. Exits 0 when it did; otherwise says what went wrong.
+#include <allthings/webhooks.hpp>
+#include <allthings/webhooks/testing.hpp>
+
+#include <chrono>
+#include <future>
+#include <iostream>
+#include <string>
+
+// The parent-targets consumer defines httplib::httplib and nlohmann_json::nlohmann_json itself,
+// each with a marker definition that reaches us only if allthings::webhooks links them.
+#if defined(EXPECT_PARENT_TARGETS) && \
+    !(defined(PARENT_PROVIDES_HTTPLIB) && defined(PARENT_PROVIDES_NLOHMANN_JSON))
+#error "allthings::webhooks did not use the parent project's httplib and nlohmann_json targets"
+#endif
+
+namespace aw = allthings::webhooks;
+
+int main() {
+#ifdef EXPECTED_VERSION
+  if (std::string(EXPECTED_VERSION) != ALLTHINGS_WEBHOOKS_VERSION_STRING) {
+    std::cerr << "the package says version " << EXPECTED_VERSION << ", the headers say "
+              << ALLTHINGS_WEBHOOKS_VERSION_STRING << '\n';
+    return 1;
+  }
+#endif
+
+  const std::string secret = "whsec_package_test";
+  aw::Options options;
+  options.secrets = {secret};
+  aw::WebhookEndpoint endpoint(options);
+
+  std::promise<std::string> received_title;
+  endpoint.on<aw::TicketCreated>(
+      [&received_title](const aw::TicketCreated& e) { received_title.set_value(e.ticket.title); });
+  const int port = endpoint.start("127.0.0.1", 0);
+
+  const std::string body = aw::testing::envelope_body(
+      "evt-package-1", "ticket.created", {{"id", "T-1"}, {"title", "Leaking tap"}});
+  httplib::Client client("127.0.0.1", port);
+  client.set_connection_timeout(10, 0);
+  client.set_read_timeout(10, 0);
+  const auto response = client.Post(options.path.c_str(),
+                                    aw::testing::signed_headers(body, secret), body,
+                                    "application/json");
+  if (!response) {
+    std::cerr << "no response from the endpoint on port " << port << '\n';
+    return 1;
+  }
+  if (response->status != 200) {
+    std::cerr << "a signed delivery got " << response->status << ": " << response->body << '\n';
+    return 1;
+  }
+
+  auto title = received_title.get_future();
+  if (title.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+    std::cerr << "the delivery was acknowledged but the handler never ran\n";
+    return 1;
+  }
+  if (const std::string got = title.get(); got != "Leaking tap") {
+    std::cerr << "the handler saw the title '" << got << "'\n";
+    return 1;
+  }
+  endpoint.stop();
+  std::cout << "signed round trip through allthings-webhooks " << ALLTHINGS_WEBHOOKS_VERSION_STRING
+            << ": ok\n";
+  return 0;
+}
