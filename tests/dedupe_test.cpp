@@ -1,42 +1,13 @@
 #include <doctest/doctest.h>
 
-#include <condition_variable>
-
 #include "support.hpp"
 
 namespace aw = allthings::webhooks;
 
-namespace {
-// Blocks handlers until the test opens it.
-class Gate {
- public:
-  void wait() {
-    std::unique_lock<std::mutex> lock(mutex_);
-    ++waiting_;
-    cv_.notify_all();
-    cv_.wait(lock, [this] { return open_; });
-  }
-  void open() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    open_ = true;
-    cv_.notify_all();
-  }
-  bool someone_waiting() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return waiting_ > 0;
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  bool open_ = false;
-  int waiting_ = 0;
-};
-}  // namespace
 
 TEST_CASE("a second delivery of an id is a 200 duplicate and not dispatched, even mid-run") {
   test::Server server;
-  Gate gate;
+  test::Latch gate;
   std::atomic<int> calls{0};
   server.endpoint.on_any([&](const aw::Event&) {
     ++calls;
@@ -45,11 +16,11 @@ TEST_CASE("a second delivery of an id is a 200 duplicate and not dispatched, eve
   server.start();
   const auto b = test::body("e1");
   CHECK(server.post_signed(b)->body == R"({"status":"accepted"})");
-  REQUIRE(test::eventually([&] { return gate.someone_waiting(); }));
+  REQUIRE(test::eventually([&] { return gate.entered() > 0; }));
   const auto again = server.post_signed(b);  // the first is still running
   CHECK(test::status_of(again) == 200);
   CHECK(again->body == R"({"status":"duplicate"})");
-  gate.open();
+  gate.release();
   REQUIRE(test::eventually([&] { return server.endpoint.stats().delivered == 1; }));
   CHECK(server.post_signed(b)->body == R"({"status":"duplicate"})");  // and after it finished
   CHECK(calls == 1);

@@ -1,38 +1,11 @@
 #include <doctest/doctest.h>
 
-#include <condition_variable>
-
 #include "raw_http.hpp"
 #include "support.hpp"
 
 namespace aw = allthings::webhooks;
 
 namespace {
-class Latch {
- public:
-  void wait() {
-    std::unique_lock<std::mutex> lock(mutex_);
-    ++entered_;
-    cv_.notify_all();
-    cv_.wait(lock, [this] { return released_; });
-  }
-  void release() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    released_ = true;
-    cv_.notify_all();
-  }
-  int entered() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return entered_;
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  bool released_ = false;
-  int entered_ = 0;
-};
-
 // A port nobody listens on right now (bound and released again).
 int free_port() {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -49,7 +22,7 @@ int free_port() {
 
 TEST_CASE("a blocked handler does not delay the acknowledgement") {
   test::Server server;
-  Latch latch;
+  test::Latch latch;
   std::atomic<bool> finished{false};
   server.endpoint.on_any([&](const aw::Event&) {
     latch.wait();
@@ -69,7 +42,7 @@ TEST_CASE("a full queue answers 503 with Retry-After and forgets the id") {
   o.workers = 1;
   o.queue_capacity = 1;
   test::Server server(o);
-  Latch latch;
+  test::Latch latch;
   std::mutex mutex;
   std::vector<std::string> delivered;
   server.endpoint.on_any([&](const aw::Event& e) {
@@ -154,7 +127,7 @@ TEST_CASE("stop reports every event it could not deliver within drain_timeout") 
   aw::Options o = test::options();
   o.workers = 1;
   o.drain_timeout = 100ms;
-  auto latch = std::make_shared<Latch>();
+  auto latch = std::make_shared<test::Latch>();
   auto handler_returned = std::make_shared<std::atomic<bool>>(false);
   {
     test::Server server(o);

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -57,6 +58,31 @@ inline bool eventually(const std::function<bool()>& condition,
   }
   return true;
 }
+
+// Holds handlers until the test releases them, and tells how many are waiting.
+class Latch {
+ public:
+  void wait() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    ++entered_;
+    cv_.wait(lock, [this] { return released_; });
+  }
+  void release() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    released_ = true;
+    cv_.notify_all();
+  }
+  int entered() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return entered_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool released_ = false;
+  int entered_ = 0;
+};
 
 // Thread-safe record of what handlers and on_error saw.
 class Recorder {
