@@ -1,14 +1,21 @@
 # Finds what allthings-webhooks needs and makes sure these targets exist:
 #   httplib::httplib, nlohmann_json::nlohmann_json, OpenSSL::Crypto, Threads::Threads
-# Used by this project's CMakeLists.txt and by the installed package config, so a consumer's
-# find_package(allthings_webhooks) re-finds everything by itself. Targets a parent project
-# already defines are used as they are.
+# Used by this project's CMakeLists.txt and, installed next to the package config, by
+# find_package(allthings_webhooks), so a consumer re-finds everything by itself. Targets a parent
+# project already defines are used as they are. Running it again is harmless.
 #
 # cpp-httplib, in order: its CMake package; pkg-config `cpp-httplib` (Debian 12 ships only a
 # compiled library with a .pc); FetchContent when ALLTHINGS_WEBHOOKS_FETCH_DEPS is ON. Setting
 # FETCHCONTENT_SOURCE_DIR_HTTPLIB means "use that source" and goes first.
+#
+# Nothing here stops the configure; the includer decides what a gap means:
+#   ALLTHINGS_WEBHOOKS_MISSING_DEPENDENCIES    empty, or one line per missing dependency naming
+#                                              the Debian and vcpkg packages that provide it
+#   ALLTHINGS_WEBHOOKS_HTTPLIB_FROM_PKG_CONFIG whether httplib::httplib wraps pkg-config
+#                                              `cpp-httplib` (the .pc file then requires it)
 
-include_guard(GLOBAL)
+set(ALLTHINGS_WEBHOOKS_MISSING_DEPENDENCIES "")
+set(ALLTHINGS_WEBHOOKS_HTTPLIB_FROM_PKG_CONFIG FALSE)
 
 set(_allthings_webhooks_httplib_tag v0.53.1)
 set(_allthings_webhooks_json_url
@@ -16,6 +23,10 @@ set(_allthings_webhooks_json_url
 
 macro(_allthings_webhooks_fetch_httplib)
   include(FetchContent)
+  # A downloaded cpp-httplib is installed only along with this library, whose export needs it.
+  if(NOT DEFINED HTTPLIB_INSTALL)
+    set(HTTPLIB_INSTALL ${ALLTHINGS_WEBHOOKS_INSTALL})
+  endif()
   FetchContent_Declare(httplib
     GIT_REPOSITORY https://github.com/yhirose/cpp-httplib.git
     GIT_TAG ${_allthings_webhooks_httplib_tag}
@@ -23,7 +34,7 @@ macro(_allthings_webhooks_fetch_httplib)
   FetchContent_MakeAvailable(httplib)
 endmacro()
 
-if(NOT TARGET httplib::httplib AND DEFINED FETCHCONTENT_SOURCE_DIR_HTTPLIB)
+if(NOT TARGET httplib::httplib AND FETCHCONTENT_SOURCE_DIR_HTTPLIB)
   _allthings_webhooks_fetch_httplib()
 endif()
 
@@ -42,16 +53,18 @@ if(NOT TARGET httplib::httplib)
     endif()
   endif()
 endif()
+if(TARGET PkgConfig::ALLTHINGS_WEBHOOKS_PC_HTTPLIB)
+  set(ALLTHINGS_WEBHOOKS_HTTPLIB_FROM_PKG_CONFIG TRUE)
+endif()
 
 if(NOT TARGET httplib::httplib AND ALLTHINGS_WEBHOOKS_FETCH_DEPS)
   _allthings_webhooks_fetch_httplib()
 endif()
 
 if(NOT TARGET httplib::httplib)
-  message(FATAL_ERROR
-    "allthings-webhooks: cpp-httplib was not found (neither its CMake package nor pkg-config "
-    "'cpp-httplib'). Install it: Debian/Ubuntu 'apt-get install libcpp-httplib-dev', vcpkg "
-    "'cpp-httplib'; or configure with -DALLTHINGS_WEBHOOKS_FETCH_DEPS=ON to download it.")
+  string(APPEND ALLTHINGS_WEBHOOKS_MISSING_DEPENDENCIES
+    "cpp-httplib was found neither as a CMake package nor by pkg-config 'cpp-httplib'. "
+    "Install it: Debian/Ubuntu 'apt-get install libcpp-httplib-dev', vcpkg 'cpp-httplib'.\n")
 endif()
 
 if(NOT TARGET nlohmann_json::nlohmann_json)
@@ -63,22 +76,25 @@ if(NOT TARGET nlohmann_json::nlohmann_json AND ALLTHINGS_WEBHOOKS_FETCH_DEPS)
   FetchContent_MakeAvailable(json)
 endif()
 if(NOT TARGET nlohmann_json::nlohmann_json)
-  message(FATAL_ERROR
-    "allthings-webhooks: nlohmann_json >= 3.10 was not found. Install it: Debian/Ubuntu "
-    "'apt-get install nlohmann-json3-dev', vcpkg 'nlohmann-json'; or configure with "
-    "-DALLTHINGS_WEBHOOKS_FETCH_DEPS=ON to download it.")
+  string(APPEND ALLTHINGS_WEBHOOKS_MISSING_DEPENDENCIES
+    "nlohmann_json >= 3.10 was not found. "
+    "Install it: Debian/Ubuntu 'apt-get install nlohmann-json3-dev', vcpkg 'nlohmann-json'.\n")
 endif()
 
 if(NOT TARGET OpenSSL::Crypto)
   find_package(OpenSSL 3 QUIET COMPONENTS Crypto)
 endif()
 if(NOT TARGET OpenSSL::Crypto)
-  message(FATAL_ERROR
-    "allthings-webhooks: OpenSSL 3 (libcrypto) was not found. Install it: Debian/Ubuntu "
-    "'apt-get install libssl-dev', vcpkg 'openssl'.")
+  string(APPEND ALLTHINGS_WEBHOOKS_MISSING_DEPENDENCIES
+    "OpenSSL 3 (libcrypto) was not found. "
+    "Install it: Debian/Ubuntu 'apt-get install libssl-dev', vcpkg 'openssl'.\n")
 endif()
 
 if(NOT TARGET Threads::Threads)
   set(THREADS_PREFER_PTHREAD_FLAG ON)
-  find_package(Threads REQUIRED)
+  find_package(Threads QUIET)
+endif()
+if(NOT TARGET Threads::Threads)
+  string(APPEND ALLTHINGS_WEBHOOKS_MISSING_DEPENDENCIES
+    "No thread library was found (Threads::Threads).\n")
 endif()
