@@ -1,0 +1,37 @@
+vcpkg_from_github(
+    OUT_SOURCE_PATH SOURCE_PATH
+    REPO allthings-webhooks/allthings-webhooks
+    REF "v${VERSION}"
+    # The release archive's hash: vcpkg rejects 0 and prints the value to put here.
+    SHA512 0
+    HEAD_REF main
+)
+
+# Header-only: one configuration is enough.
+set(VCPKG_BUILD_TYPE release)
+
+vcpkg_check_features(OUT_FEATURE_OPTIONS FEATURE_OPTIONS
+    FEATURES
+        durable CMAKE_REQUIRE_FIND_PACKAGE_SQLite3
+    INVERTED_FEATURES
+        durable CMAKE_DISABLE_FIND_PACKAGE_SQLite3
+)
+
+vcpkg_cmake_configure(
+    SOURCE_PATH "${SOURCE_PATH}"
+    OPTIONS
+        ${FEATURE_OPTIONS}
+        -DALLTHINGS_WEBHOOKS_BUILD_TESTS=OFF
+        -DALLTHINGS_WEBHOOKS_BUILD_EXAMPLES=OFF
+        -DALLTHINGS_WEBHOOKS_BUILD_BENCHMARKS=OFF
+        -DALLTHINGS_WEBHOOKS_INSTALL=ON
+        -DALLTHINGS_WEBHOOKS_FETCH_DEPS=OFF
+        -DALLTHINGS_WEBHOOKS_PKGCONFIG_INSTALL_DIR=lib/pkgconfig
+)
+vcpkg_cmake_install()
+vcpkg_cmake_config_fixup(PACKAGE_NAME allthings_webhooks CONFIG_PATH share/cmake/allthings_webhooks)
+vcpkg_fixup_pkgconfig()
+
+file(REMOVE_RECURSE "${CURRENT_PACKAGES_DIR}/debug")
+file(INSTALL "${CMAKE_CURRENT_LIST_DIR}/usage" DESTINATION "${CURRENT_PACKAGES_DIR}/share/${PORT}")
+vcpkg_install_copyright(FILE_LIST "${SOURCE_PATH}/LICENSE")
