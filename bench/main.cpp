@@ -1,0 +1,498 @@
+// allthings_webhooks_bench: how fast WebhookEndpoint receives deliveries, measured against a
+// bare cpp-httplib server with the same settings in the same run, plus a micro-benchmark of the
+// request path without sockets. Run with --help for the flags.
+#include <allthings/webhooks.hpp>
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+#include <openssl/crypto.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "allocation_counter.hpp"
+#include "deliveries.hpp"
+#include "load_client.hpp"
+#include "micro.hpp"
+#include "served.hpp"
+#include "server_process.hpp"
+
+namespace {
+
+namespace aw = allthings::webhooks;
+using bench::Variant;
+
+constexpr const char* usage = R"(allthings_webhooks_bench: throughput, latency and memory of WebhookEndpoint
+
+Measures, in one run, over loopback HTTP/1.1 keep-alive connections:
+  ceiling  a bare cpp-httplib server with WebhookEndpoint's thread pool and keep-alive
+           settings (aw::Options defaults) that answers every POST 200 and does nothing else
+  memory   WebhookEndpoint, default Options and in-memory inbox, one no-op handler
+  sqlite   WebhookEndpoint with the durable SqliteInbox (only in builds that have it)
+at each connection count, sending unique, signed ~1.1 KB ticket.created deliveries that are
+built before timing. Each point runs against a fresh server process, whose resident memory is
+reported. Then a micro-benchmark runs the request path (verify + parse + accept) without
+sockets on one thread. Finally the targets are printed as PASS/FAIL lines.
+
+Usage: allthings_webhooks_bench [options]
+  --seconds S          measured seconds per point (default 2.5)
+  --warmup S           unmeasured seconds before each point (default 0.5)
+  --connections LIST   concurrent connections, comma-separated (default 1,16,64)
+  --client-threads N   threads of the built-in load client (default 1)
+  --variants LIST      servers to measure, comma-separated: ceiling,memory,sqlite
+                       (default: every one this build has)
+  --sqlite-dir DIR     directory for the durable inbox's database files (default: the
+                       system's temporary directory); each point uses a new file, removed after
+  --micro-events N     deliveries for the micro-benchmark (default 200000)
+  --micro-batch N      deliveries between two untimed inbox drains (default 16)
+  --no-micro           skip the micro-benchmark
+  --micro-only         run only the micro-benchmark
+  --help               this text
+
+Exit status: 0 when every target passed (or was not measured), 1 when one failed, 2 when the
+benchmark could not run. Internal: --serve VARIANT --events N [--sqlite-path FILE] is how the
+benchmark starts its server processes.
+)";
+
+struct Flags {
+  double seconds = 2.5;
+  double warmup = 0.5;
+  std::vector<std::size_t> connections{1, 16, 64};
+  std::size_t client_threads = 1;
+  std::vector<Variant> variants;
+  std::string sqlite_dir = std::filesystem::temp_directory_path().string();
+  std::size_t micro_events = 200000;
+  std::size_t micro_batch = 16;
+  bool http = true;
+  bool micro = true;
+
+  std::optional<Variant> serve;
+  std::size_t serve_events = 0;
+  std::string sqlite_path;
+};
+
+std::vector<std::string> split_commas(const std::string& text) {
+  std::vector<std::string> parts;
+  std::istringstream in(text);
+  for (std::string part; std::getline(in, part, ',');) {
+    if (!part.empty()) parts.push_back(part);
+  }
+  return parts;
+}
+
+std::size_t positive_count(const std::string& flag, const std::string& text) {
+  std::size_t used = 0;
+  const unsigned long long value = std::stoull(text, &used);
+  if (used != text.size() || value == 0) {
+    throw std::invalid_argument(flag + " needs a positive whole number, not '" + text + "'");
+  }
+  return static_cast<std::size_t>(value);
+}
+
+double positive_seconds(const std::string& flag, const std::string& text) {
+  std::size_t used = 0;
+  const double value = std::stod(text, &used);
+  if (used != text.size() || !(value > 0) || value > 600) {
+    throw std::invalid_argument(flag + " needs seconds between 0 and 600, not '" + text + "'");
+  }
+  return value;
+}
+
+Flags parse_flags(int argc, char** argv) {
+  Flags f;
+  for (Variant v : {Variant::ceiling, Variant::memory, Variant::sqlite}) {
+    if (bench::is_built(v)) f.variants.push_back(v);
+  }
+  std::vector<std::string> args(argv + 1, argv + argc);
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    std::string flag = args[i], value;
+    if (const auto eq = flag.find('='); eq != std::string::npos) {
+      value = flag.substr(eq + 1);
+      flag.resize(eq);
+    }
+    auto take_value = [&]() -> const std::string& {
+      if (value.empty()) {
+        if (i + 1 >= args.size()) throw std::invalid_argument(flag + " needs a value");
+        value = args[++i];
+      }
+      return value;
+    };
+    if (flag == "--help" || flag == "-h") {
+      std::cout << usage;
+      std::exit(0);
+    } else if (flag == "--seconds") {
+      f.seconds = positive_seconds(flag, take_value());
+    } else if (flag == "--warmup") {
+      f.warmup = positive_seconds(flag, take_value());
+    } else if (flag == "--connections") {
+      f.connections.clear();
+      for (const auto& c : split_commas(take_value())) {
+        const auto n = positive_count(flag, c);
+        if (n > 1000) throw std::invalid_argument("--connections: at most 1000 per point");
+        f.connections.push_back(n);
+      }
+    } else if (flag == "--client-threads") {
+      f.client_threads = positive_count(flag, take_value());
+    } else if (flag == "--variants") {
+      f.variants.clear();
+      for (const auto& name : split_commas(take_value())) {
+        const auto v = bench::variant_named(name);
+        if (!v) throw std::invalid_argument("--variants: unknown server '" + name + "'");
+        if (!bench::is_built(*v)) {
+          throw std::invalid_argument("--variants: this build has no '" + name + "' variant");
+        }
+        f.variants.push_back(*v);
+      }
+    } else if (flag == "--sqlite-dir") {
+      f.sqlite_dir = take_value();
+    } else if (flag == "--micro-events") {
+      f.micro_events = positive_count(flag, take_value());
+    } else if (flag == "--micro-batch") {
+      f.micro_batch = positive_count(flag, take_value());
+    } else if (flag == "--no-micro") {
+      f.micro = false;
+    } else if (flag == "--micro-only") {
+      f.http = false;
+    } else if (flag == "--serve") {
+      f.serve = bench::variant_named(take_value());
+      if (!f.serve) throw std::invalid_argument("--serve: unknown server '" + value + "'");
+    } else if (flag == "--events") {
+      f.serve_events = positive_count(flag, take_value());
+    } else if (flag == "--sqlite-path") {
+      f.sqlite_path = take_value();
+    } else {
+      throw std::invalid_argument("unknown option '" + args[i] + "' (see --help)");
+    }
+  }
+  const aw::Options defaults;
+  if (f.micro_batch > defaults.queue_capacity) {
+    throw std::invalid_argument("--micro-batch must not exceed queue_capacity (" +
+                                std::to_string(defaults.queue_capacity) + ")");
+  }
+  return f;
+}
+
+// "12,345" for counts in tables.
+std::string grouped(double value) {
+  auto text = std::to_string(static_cast<long long>(value + 0.5));
+  for (int at = static_cast<int>(text.size()) - 3; at > 0; at -= 3) {
+    text.insert(static_cast<std::size_t>(at), ",");
+  }
+  return text;
+}
+
+std::string fixed(double value, int decimals) {
+  char text[64];
+  std::snprintf(text, sizeof text, "%.*f", decimals, value);
+  return text;
+}
+
+std::string first_line_of(const char* path, const std::string& prefix = "") {
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    if (line.compare(0, prefix.size(), prefix) == 0) return line.substr(prefix.size());
+  }
+  return "?";
+}
+
+void print_setup(const Flags& f, const bench::RequestPool& pool) {
+  const aw::Options o;
+  std::string cpu = first_line_of("/proc/cpuinfo", "model name\t: ");
+  std::cout << "allthings-webhooks " << ALLTHINGS_WEBHOOKS_VERSION_STRING << " benchmark\n"
+            << "  machine: " << std::thread::hardware_concurrency() << " CPUs (" << cpu
+            << "), load average at start " << first_line_of("/proc/loadavg") << "\n"
+            << "  build: g++ " << __VERSION__
+#ifdef __OPTIMIZE__
+            << " optimised"
+#else
+            << " NOT OPTIMISED (figures are meaningless)"
+#endif
+            << ", cpp-httplib " << CPPHTTPLIB_VERSION << ", nlohmann/json "
+            << NLOHMANN_JSON_VERSION_MAJOR << "." << NLOHMANN_JSON_VERSION_MINOR << "."
+            << NLOHMANN_JSON_VERSION_PATCH << ", " << OpenSSL_version(OPENSSL_VERSION) << "\n"
+            << "  server settings (aw::Options defaults, used by every server): http_threads="
+            << o.http_threads << " keep_alive_max_count=" << o.keep_alive_max_count
+            << " keep_alive_timeout=" << o.keep_alive_timeout.count() << "s; endpoint workers="
+            << o.workers << " queue_capacity=" << o.queue_capacity << "\n";
+  if (!f.http) return;
+  const auto sizes = pool.body_sizes();
+  std::cout << "  load: built-in epoll keep-alive client, " << f.client_threads
+            << " thread(s), closed loop; " << fixed(f.warmup, 1) << " s warm-up + "
+            << fixed(f.seconds, 1) << " s measured per point, each point a fresh server process\n"
+            << "  deliveries: unique ticket.created bodies of " << sizes.min << ".." << sizes.max
+            << " bytes (mean " << fixed(sizes.mean, 0)
+            << "), HMAC-SHA256 signed before timing, each sent once per point\n";
+}
+
+struct Point {
+  Variant variant;
+  std::size_t connections = 0;
+  bench::LoadResult load;
+  bench::Fields ready;
+  bench::Fields report;
+
+  double rps() const { return load.requests_per_second(); }
+  bool has_dispatch_check() const { return variant != Variant::ceiling; }
+
+  bool all_answered_2xx() const {
+    return load.answered_2xx == load.sent && load.answered_other == 0 && load.failed == 0 &&
+           load.connect_failures == 0 && load.sent > 0;
+  }
+  std::uint64_t field(const char* key) const {
+    const auto it = report.find(key);
+    return it == report.end() ? 0 : std::stoull(it->second);
+  }
+  bool dispatched_exactly_once() const {
+    if (!has_dispatch_check()) return true;
+    return field("once") == load.sent && field("missing") == 0 && field("repeated") == 0 &&
+           field("unsent") == 0 && field("calls") == load.sent;
+  }
+};
+
+double megabytes(const bench::Fields& fields, const char* key) {
+  const auto it = fields.find(key);
+  return it == fields.end() ? 0 : std::stod(it->second) / 1024.0;
+}
+
+// Runs one server variant at one connection count. The pool grows (untimed) to what the
+// fastest point so far could send; a point that still runs out is measured again with more.
+Point measure(Variant variant, std::size_t connections, bench::RequestPool& pool, const Flags& f,
+              double& fastest_rps) {
+  static std::size_t point_number = 0;
+  ++point_number;
+  for (int attempt = 1;; ++attempt) {
+    const double send_seconds = f.warmup + f.seconds;
+    const auto needed = static_cast<std::size_t>(
+        std::max(20000.0, fastest_rps * send_seconds * 1.5 * attempt));
+    if (pool.size() < needed) pool.grow_to(needed);
+    pool.stamp(std::chrono::system_clock::now());
+
+    const std::string db = f.sqlite_dir + "/allthings-webhooks-bench-" +
+                           std::to_string(::getpid()) + "-" + std::to_string(point_number) +
+                           ".db";
+    Point point{variant, connections, {}, {}, {}};
+    {
+      bench::ServerProcess server({"--serve", bench::name_of(variant), "--events",
+                                   std::to_string(pool.size()), "--sqlite-path", db});
+      point.ready = server.await("ready", std::chrono::seconds(60));
+      bench::LoadSettings settings;
+      settings.port = std::stoi(point.ready.at("port"));
+      settings.connections = connections;
+      settings.threads = f.client_threads;
+      settings.warmup = std::chrono::duration<double>(f.warmup);
+      settings.measured = std::chrono::duration<double>(f.seconds);
+      point.load = bench::run_load(pool, settings);
+      server.send_line("report " + std::to_string(point.load.sent));
+      point.report = server.await("report", std::chrono::seconds(90));
+    }
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+      std::error_code ignored;
+      std::filesystem::remove(db + suffix, ignored);
+    }
+    fastest_rps = std::max(fastest_rps, static_cast<double>(point.load.sent) / send_seconds);
+    if (!point.load.pool_exhausted || attempt == 3) return point;
+  }
+}
+
+class Table {
+ public:
+  static void header() {
+    std::printf("\n%5s  %-8s %9s %7s %8s %8s %8s %15s %17s %16s\n", "conns", "server", "req/s",
+                "x ceil", "p50 ms", "p99 ms", "p99 x c", "answered 2xx", "dispatched once",
+                "server RSS MB");
+  }
+
+  static void row(const Point& p, const Point* ceiling) {
+    const double ratio = ceiling && ceiling->rps() > 0 ? p.rps() / ceiling->rps() : 0;
+    const double p99 = p.load.latency_ms(99);
+    const double ceiling_p99 = ceiling ? ceiling->load.latency_ms(99) : 0;
+    const double p99_ratio = ceiling_p99 > 0 ? p99 / ceiling_p99 : 0;
+    const std::string answered = grouped(static_cast<double>(p.load.answered_2xx)) + "/" +
+                                 grouped(static_cast<double>(p.load.sent));
+    const std::string once = p.has_dispatch_check()
+                                 ? grouped(static_cast<double>(p.field("once"))) + "/" +
+                                       grouped(static_cast<double>(p.load.sent))
+                                 : "-";
+    const std::string rss = fixed(megabytes(p.ready, "idle_rss_kb"), 1) + " -> " +
+                            fixed(megabytes(p.report, "rss_kb"), 1);
+    std::printf("%5zu  %-8s %9s %7s %8s %8s %8s %15s %17s %16s\n", p.connections,
+                bench::name_of(p.variant), grouped(p.rps()).c_str(),
+                ceiling ? fixed(ratio, 2).c_str() : "-", fixed(p.load.latency_ms(50), 3).c_str(),
+                fixed(p99, 3).c_str(), ceiling ? fixed(p99_ratio, 2).c_str() : "-",
+                answered.c_str(), once.c_str(), rss.c_str());
+    std::string notes;
+    if (p.load.reconnects) {
+      notes += " " + grouped(static_cast<double>(p.load.reconnects)) +
+               " reconnects (keep_alive_max_count reached);";
+    }
+    if (p.report.count("events_per_commit")) {
+      notes += " " + p.report.at("events_per_commit") + " events per commit;";
+    }
+    if (p.load.pool_exhausted) notes += " pool ran out before the window ended;";
+    if (p.load.failed || p.load.connect_failures || p.load.answered_other) {
+      notes += " " + std::to_string(p.load.answered_other) + " non-2xx, " +
+               std::to_string(p.load.failed) + " unanswered, " +
+               std::to_string(p.load.connect_failures) + " failed connects;";
+    }
+    if (p.has_dispatch_check() && !p.dispatched_exactly_once()) {
+      notes += " dispatch check: calls=" + std::to_string(p.field("calls")) +
+               " missing=" + std::to_string(p.field("missing")) +
+               " repeated=" + std::to_string(p.field("repeated")) +
+               " unsent=" + std::to_string(p.field("unsent")) + ";";
+    }
+    if (!notes.empty()) std::printf("%26s%s\n", "", notes.c_str());
+    std::fflush(stdout);
+  }
+};
+
+void print_micro(const bench::MicroResult& m) {
+  std::printf(
+      "\nmicro-benchmark: RequestPipeline::handle() without sockets, one thread, %s distinct "
+      "deliveries\n  (default Options and MemoryInbox; inbox drained untimed every %s "
+      "deliveries; dedupe memory grows as in a server)\n",
+      grouped(static_cast<double>(m.handle.events)).c_str(),
+      grouped(static_cast<double>(m.batch)).c_str());
+  std::printf("  %-38s %9s %15s %10s %10s %12s\n", "step", "ns/event", "events/s (CPU)",
+              "new/event", "new B/ev", "malloc/event");
+  auto line = [](const bench::StageFigures& s) {
+    std::printf("  %-38s %9s %15s %10s %10s %12s\n", s.name, grouped(s.ns_per_event()).c_str(),
+                grouped(s.events_per_cpu_second()).c_str(),
+                fixed(s.allocations_per_event(), 1).c_str(), grouped(s.bytes_per_event()).c_str(),
+                fixed(s.heap_allocations_per_event(), 1).c_str());
+  };
+  for (const auto& s : m.stages) line(s);
+  line(m.handle);
+  std::printf("  handle() by wall clock: %s events/s; failed verifications/parses/acceptances: %s\n",
+              grouped(m.handle.events_per_wall_second()).c_str(),
+              std::to_string(m.failures).c_str());
+}
+
+// PASS/FAIL/SKIP lines; returns false when a target failed.
+class Targets {
+ public:
+  void check(bool measured, bool passed, const std::string& text) {
+    const char* verdict = !measured ? "SKIP" : passed ? "PASS" : "FAIL";
+    if (measured && !passed) failed_ = true;
+    std::printf("%s  %s\n", verdict, text.c_str());
+  }
+  bool all_passed() const { return !failed_; }
+
+ private:
+  bool failed_ = false;
+};
+
+Point* find(std::vector<Point>& points, Variant v, std::size_t connections) {
+  for (auto& p : points) {
+    if (p.variant == v && p.connections == connections) return &p;
+  }
+  return nullptr;
+}
+
+int run(const Flags& f) {
+  bench::RequestPool pool(aw::Options{}.path, bench::bench_secret);
+  if (f.http) pool.grow_to(20000);
+  print_setup(f, pool);
+
+  std::vector<Point> points;
+  if (f.http) {
+    Table::header();
+    double fastest_rps = 0;
+    for (const std::size_t connections : f.connections) {
+      for (const Variant v : f.variants) {
+        points.push_back(measure(v, connections, pool, f, fastest_rps));
+        Table::row(points.back(), find(points, Variant::ceiling, connections));
+      }
+    }
+    std::cout << "  x ceil: ratio to the ceiling at the same connection count; RSS: idle after "
+                 "start() -> after the load\n";
+  }
+
+  std::optional<bench::MicroResult> micro;
+  if (f.micro) {
+    micro = bench::run_micro(f.micro_events, f.micro_batch);
+    print_micro(*micro);
+  }
+
+  std::cout << "\nload average at end " << first_line_of("/proc/loadavg") << "\ntargets:\n";
+  Targets targets;
+  for (const std::size_t c : {16, 64}) {
+    Point* m = find(points, Variant::memory, c);
+    Point* ceiling = find(points, Variant::ceiling, c);
+    const double ratio = m && ceiling && ceiling->rps() > 0 ? m->rps() / ceiling->rps() : 0;
+    targets.check(m && ceiling, ratio >= 0.75,
+                  "in-memory inbox at " + std::to_string(c) + " connections: " +
+                      fixed(ratio, 2) + " of the ceiling's requests/s (" +
+                      (m ? grouped(m->rps()) : "-") + " vs " +
+                      (ceiling ? grouped(ceiling->rps()) : "-") + "; target >= 0.75)");
+  }
+  {
+    Point* m = find(points, Variant::memory, 16);
+    Point* ceiling = find(points, Variant::ceiling, 16);
+    const double p99 = m ? m->load.latency_ms(99) : 0;
+    const double ceiling_p99 = ceiling ? ceiling->load.latency_ms(99) : 0;
+    const double ratio = ceiling_p99 > 0 ? p99 / ceiling_p99 : 0;
+    targets.check(m && ceiling, ceiling_p99 > 0 && ratio <= 2.0,
+                  "p99 latency at 16 connections: " + fixed(p99, 3) + " ms = " + fixed(ratio, 2) +
+                      " x the ceiling's " + fixed(ceiling_p99, 3) + " ms (target <= 2 x)");
+  }
+  targets.check(micro.has_value(),
+                micro && micro->handle.events_per_cpu_second() >= 100000 && micro->failures == 0,
+                "micro-benchmark: " +
+                    (micro ? grouped(micro->handle.events_per_cpu_second()) : std::string("-")) +
+                    " events/s on one core, verify + parse + accept (target >= 100,000)");
+  {
+    double idle_mb = 0;
+    bool measured = false;
+    for (auto& p : points) {
+      if (p.variant != Variant::memory) continue;
+      measured = true;
+      idle_mb = std::max(idle_mb, megabytes(p.ready, "idle_rss_kb"));
+    }
+    targets.check(measured, idle_mb < 20.0,
+                  "idle resident memory of a started WebhookEndpoint (default Options, "
+                  "in-memory inbox, its own process): " +
+                      fixed(idle_mb, 1) + " MB, the most of " +
+                      std::to_string(std::count_if(points.begin(), points.end(), [](const Point& p) {
+                        return p.variant == Variant::memory;
+                      })) +
+                      " starts (target < 20 MB)");
+  }
+  {
+    const bool all_2xx = std::all_of(points.begin(), points.end(),
+                                     [](const Point& p) { return p.all_answered_2xx(); });
+    const bool all_once = std::all_of(points.begin(), points.end(),
+                                      [](const Point& p) { return p.dispatched_exactly_once(); });
+    targets.check(!points.empty(), all_2xx && all_once,
+                  "every request of " + std::to_string(points.size()) +
+                      " points answered 2xx and every accepted event dispatched exactly once");
+  }
+  return targets.all_passed() ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    const Flags flags = parse_flags(argc, argv);
+    if (flags.serve) {
+      if (flags.serve_events == 0) throw std::invalid_argument("--serve needs --events");
+      return bench::serve(*flags.serve, flags.serve_events, flags.sqlite_path);
+    }
+    return run(flags);
+  } catch (const std::exception& e) {
+    std::cerr << "allthings_webhooks_bench: " << e.what() << "\n";
+    return 2;
+  }
+}

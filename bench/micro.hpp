@@ -1,0 +1,166 @@
+#pragma once
+
+#include <allthings/webhooks.hpp>
+#include <allthings/webhooks/detail/http.hpp>
+
+#include <time.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "allocation_counter.hpp"
+#include "deliveries.hpp"
+
+// The request path without sockets, on one thread: what an HTTP thread runs for a delivery
+// after cpp-httplib has parsed the request and the body has been read.
+namespace bench {
+
+struct StageFigures {
+  const char* name = "";
+  std::uint64_t events = 0;
+  double cpu_seconds = 0;   // this thread's CPU time: other tenants of the machine do not count
+  double wall_seconds = 0;
+  std::uint64_t allocations = 0;       // operator new
+  std::uint64_t bytes = 0;             // requested through operator new
+  std::uint64_t heap_allocations = 0;  // malloc and friends, operator new's included
+
+  double events_per_cpu_second() const { return cpu_seconds > 0 ? events / cpu_seconds : 0; }
+  double events_per_wall_second() const { return wall_seconds > 0 ? events / wall_seconds : 0; }
+  double ns_per_event() const { return events ? cpu_seconds * 1e9 / events : 0; }
+  double allocations_per_event() const {
+    return events ? static_cast<double>(allocations) / static_cast<double>(events) : 0;
+  }
+  double heap_allocations_per_event() const {
+    return events ? static_cast<double>(heap_allocations) / static_cast<double>(events) : 0;
+  }
+  double bytes_per_event() const {
+    return events ? static_cast<double>(bytes) / static_cast<double>(events) : 0;
+  }
+};
+
+struct MicroResult {
+  // The parts, each timed alone on the same events, then the whole handle() call.
+  std::vector<StageFigures> stages;
+  StageFigures handle;
+  // Verifications or parses that failed and handle() calls that did not answer "accepted":
+  // anything but 0 means the figures measured a wrong path.
+  std::uint64_t failures = 0;
+  std::size_t batch = 0;
+};
+
+namespace detail {
+
+inline double thread_cpu_seconds() {
+  timespec t{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) / 1e9;
+}
+
+// Adds one timed loop's cost to `figures`.
+template <class Body>
+void timed(StageFigures& figures, std::size_t events, Body&& body) {
+  const auto allocations_before = allocations_on_this_thread();
+  const auto wall_before = std::chrono::steady_clock::now();
+  const double cpu_before = thread_cpu_seconds();
+  body();
+  figures.cpu_seconds += thread_cpu_seconds() - cpu_before;
+  figures.wall_seconds +=
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_before).count();
+  const auto allocations_after = allocations_on_this_thread();
+  figures.allocations += allocations_after.allocations - allocations_before.allocations;
+  figures.bytes += allocations_after.bytes - allocations_before.bytes;
+  figures.heap_allocations +=
+      allocations_after.heap_allocations - allocations_before.heap_allocations;
+  figures.events += events;
+}
+
+// One delivery as the HTTP adapter holds it before calling the pipeline.
+struct Input {
+  std::string_view body;
+  httplib::Headers headers;
+  std::string_view signature;
+  std::string_view timestamp;
+};
+
+}  // namespace detail
+
+// Runs `events` distinct deliveries through RequestPipeline::handle() with default Options and
+// the default MemoryInbox, in batches. Between batches, untimed, the inbox is drained the way a
+// worker would (next + complete), so the queue never fills; the dedupe memory keeps growing, as
+// it does in a server. A first batch warms caches and is not counted.
+inline MicroResult run_micro(std::size_t events, std::size_t batch) {
+  namespace aw = allthings::webhooks;
+  aw::Options options;
+  options.secrets = {bench_secret};
+  auto inbox = std::make_shared<aw::MemoryInbox>(aw::MemoryInbox::limits_from(options));
+  auto reporter = std::make_shared<aw::detail::Reporter>(
+      std::make_shared<aw::detail::HandlerRegistry>(), std::make_shared<aw::detail::Counters>());
+  const aw::RequestPipeline pipeline(options, inbox, reporter);
+  const aw::SignatureVerifier verifier(options);
+  const aw::EnvelopeParser parser(options.envelope);
+
+  MicroResult result;
+  result.batch = batch;
+  StageFigures lower{"copy headers, lower-case names"}, verify{"verify signature + timestamp"},
+      parse{"copy body, parse JSON envelope"};
+  result.handle.name = "handle(): all of the above + accept";
+
+  RequestPool pool(options.path, bench_secret);
+  pool.stamp(std::chrono::system_clock::now());
+  const std::size_t rounds = 1 + (events + batch - 1) / batch;  // the first one warms up
+  pool.grow_to(rounds * batch);
+
+  std::vector<detail::Input> inputs(batch);
+  for (std::size_t round = 0; round < rounds; ++round) {
+    for (std::size_t i = 0; i < batch; ++i) {
+      auto& in = inputs[i];
+      const std::size_t index = round * batch + i;
+      in.body = pool.body(index);
+      in.headers = pool.headers(index);
+      in.signature = in.headers.find("x-allthings-signature")->second;
+      in.timestamp = in.headers.find("x-allthings-signature-timestamp")->second;
+    }
+    const bool counted = round > 0;
+    StageFigures scratch;
+    auto figures = [&](StageFigures& f) -> StageFigures& { return counted ? f : scratch; };
+
+    // Results live until after each timed loop, as they would in a server: the pipeline
+    // keeps them in the inbox and a worker frees them.
+    std::vector<aw::HeaderList> header_lists;
+    header_lists.reserve(batch);
+    std::vector<aw::EnvelopeParser::Result> records;
+    records.reserve(batch);
+    std::uint64_t failures = 0;
+    detail::timed(figures(lower), batch, [&] {
+      for (const auto& in : inputs) header_lists.push_back(aw::detail::lower_case_headers(in.headers));
+    });
+    detail::timed(figures(verify), batch, [&] {
+      for (const auto& in : inputs) failures += verifier.verify(in.signature, in.timestamp, in.body).has_value();
+    });
+    detail::timed(figures(parse), batch, [&] {
+      const auto now = std::chrono::system_clock::now();
+      for (const auto& in : inputs) records.push_back(parser.parse(std::string(in.body), {}, now));
+    });
+    for (const auto& r : records) failures += r.index() != 0;
+    header_lists.clear();
+    records.clear();
+    detail::timed(figures(result.handle), batch, [&] {
+      for (const auto& in : inputs) {
+        const auto reply = pipeline.handle(std::string(in.body),
+                                           aw::detail::lower_case_headers(in.headers));
+        failures += reply.body != aw::replies::accepted.body;
+      }
+    });
+    if (counted) result.failures += failures;
+
+    while (auto delivery = inbox->next(std::chrono::milliseconds(0))) inbox->complete(*delivery);
+  }
+  result.stages = {lower, verify, parse};
+  return result;
+}
+
+}  // namespace bench

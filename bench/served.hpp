@@ -1,0 +1,265 @@
+#pragma once
+
+#include <allthings/webhooks.hpp>
+#include <allthings/webhooks/detail/http.hpp>
+#if ALLTHINGS_WEBHOOKS_BENCH_SQLITE
+#include <allthings/webhooks/sqlite_inbox.hpp>
+#endif
+
+#include <httplib.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include "deliveries.hpp"
+
+// The servers under test. Each runs alone in a child process of the benchmark (see
+// server_process.hpp), so its resident memory is its own and every point starts from a fresh
+// inbox and dedupe memory.
+namespace bench {
+
+namespace aw = allthings::webhooks;
+
+enum class Variant { ceiling, memory, sqlite };
+
+inline const char* name_of(Variant v) {
+  switch (v) {
+    case Variant::ceiling: return "ceiling";
+    case Variant::memory: return "memory";
+    case Variant::sqlite: return "sqlite";
+  }
+  return "?";
+}
+
+inline std::optional<Variant> variant_named(std::string_view name) {
+  for (Variant v : {Variant::ceiling, Variant::memory, Variant::sqlite}) {
+    if (name == name_of(v)) return v;
+  }
+  return std::nullopt;
+}
+
+inline bool is_built(Variant v) {
+#if ALLTHINGS_WEBHOOKS_BENCH_SQLITE
+  (void)v;
+  return true;
+#else
+  return v != Variant::sqlite;
+#endif
+}
+
+// aw::Options as a user gets them, plus the secret the deliveries are signed with.
+inline aw::Options default_options() {
+  aw::Options options;
+  options.secrets = {bench_secret};
+  return options;
+}
+
+// A field of /proc/self/status in kB, e.g. VmRSS (resident now) or VmHWM (peak resident).
+inline std::size_t proc_status_kb(const std::string& field) {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.compare(0, field.size() + 1, field + ":") == 0) {
+      return std::stoul(line.substr(field.size() + 1));
+    }
+  }
+  return 0;
+}
+
+// Handler calls per pool index, to prove that every acknowledged event ran exactly once.
+class DispatchTally {
+ public:
+  explicit DispatchTally(std::size_t events) : counts_(new std::atomic<std::uint32_t>[events]()),
+                                               size_(events) {}
+
+  void record(std::string_view event_id) {
+    calls_.fetch_add(1, std::memory_order_relaxed);
+    const auto index = index_of_event_id(event_id);
+    if (index && *index < size_) {
+      counts_[*index].fetch_add(1, std::memory_order_relaxed);
+    } else {
+      unexpected_.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+
+  std::uint64_t calls() const { return calls_.load(); }
+
+  // key=value pairs: indices below `sent` dispatched once, never, or more than once, and
+  // dispatches of indices that were never sent.
+  std::string check(std::size_t sent) const {
+    std::uint64_t once = 0, missing = 0, repeated = 0, unsent = unexpected_.load();
+    for (std::size_t i = 0; i < size_; ++i) {
+      const auto n = counts_[i].load();
+      if (i >= sent) {
+        unsent += n;
+      } else if (n == 1) {
+        ++once;
+      } else if (n == 0) {
+        ++missing;
+      } else {
+        ++repeated;
+      }
+    }
+    std::ostringstream out;
+    out << "calls=" << calls() << " once=" << once << " missing=" << missing
+        << " repeated=" << repeated << " unsent=" << unsent;
+    return out.str();
+  }
+
+ private:
+  std::unique_ptr<std::atomic<std::uint32_t>[]> counts_;
+  std::size_t size_;
+  std::atomic<std::uint64_t> calls_{0};
+  std::atomic<std::uint64_t> unexpected_{0};
+};
+
+class ServedVariant {
+ public:
+  virtual ~ServedVariant() = default;
+  // Starts serving on 127.0.0.1 and returns the port once connections are accepted.
+  virtual int start() = 0;
+  // What the server saw, as key=value pairs, once `sent` events were dispatched (or a bounded
+  // wait for them ran out).
+  virtual std::string report(std::size_t sent) = 0;
+};
+
+// The ceiling: cpp-httplib configured exactly as WebhookEndpoint configures its server, with a
+// route that answers every POST 200 with the same reply body and does nothing else.
+class CeilingServer final : public ServedVariant {
+ public:
+  explicit CeilingServer(const aw::Options& o) {
+    const auto threads = o.http_threads;
+    server_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+    server_.set_payload_max_length(o.max_body_bytes);
+    server_.set_keep_alive_max_count(o.keep_alive_max_count);
+    server_.set_keep_alive_timeout(static_cast<time_t>(o.keep_alive_timeout.count()));
+    server_.set_read_timeout(static_cast<time_t>(o.read_timeout.count()), 0);
+    server_.set_write_timeout(static_cast<time_t>(o.write_timeout.count()), 0);
+    server_.set_tcp_nodelay(true);
+    server_.set_socket_options([](auto sock) {
+      int yes = 1;
+      ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const char*>(&yes),
+                   sizeof yes);
+    });
+    server_.Post(aw::detail::escape_regex(o.path),
+                 [](const httplib::Request&, httplib::Response& res) {
+                   res.status = 200;
+                   res.set_content(std::string(aw::replies::accepted.body), "application/json");
+                 });
+  }
+
+  ~CeilingServer() override {
+    server_.stop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  int start() override {
+    const int port = server_.bind_to_any_port("127.0.0.1");
+    if (port < 0) throw std::runtime_error("ceiling server cannot bind 127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return port;
+  }
+
+  std::string report(std::size_t) override { return {}; }
+
+ private:
+  httplib::Server server_;
+  std::thread thread_;
+};
+
+// WebhookEndpoint with default options and one no-op handler that only tallies the event id.
+class EndpointServer final : public ServedVariant {
+ public:
+  EndpointServer(const aw::Options& o, std::shared_ptr<aw::Inbox> inbox, std::size_t events)
+      : inbox_(inbox), tally_(events), endpoint_(o, std::move(inbox)) {
+    endpoint_.on("ticket.created", [this](const aw::Event& e) { tally_.record(e.id()); });
+  }
+
+  int start() override { return endpoint_.start("127.0.0.1", 0); }
+
+  std::string report(std::size_t sent) override {
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (tally_.calls() < sent && std::chrono::steady_clock::now() < give_up) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    // A repeated dispatch would come after the first one: give it a moment to show.
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    const auto stats = endpoint_.stats();
+    std::ostringstream out;
+    out << tally_.check(sent) << " accepted=" << stats.accepted
+        << " duplicates=" << stats.duplicates << " rejected=" << stats.rejected;
+#if ALLTHINGS_WEBHOOKS_BENCH_SQLITE
+    if (const auto* durable = dynamic_cast<const aw::SqliteInbox*>(inbox_.get())) {
+      out << " events_per_commit=" << durable->commit_stats().events_per_commit();
+    }
+#endif
+    return out.str();
+  }
+
+ private:
+  std::shared_ptr<aw::Inbox> inbox_;  // null for the default MemoryInbox
+  DispatchTally tally_;
+  aw::WebhookEndpoint endpoint_;
+};
+
+inline std::unique_ptr<ServedVariant> make_served(Variant variant, std::size_t events,
+                                                  const std::string& sqlite_path) {
+  const aw::Options options = default_options();
+  switch (variant) {
+    case Variant::ceiling:
+      return std::make_unique<CeilingServer>(options);
+    case Variant::memory:
+      return std::make_unique<EndpointServer>(options, nullptr, events);
+    case Variant::sqlite:
+#if ALLTHINGS_WEBHOOKS_BENCH_SQLITE
+      return std::make_unique<EndpointServer>(
+          options, std::make_shared<aw::SqliteInbox>(sqlite_path, options), events);
+#else
+      (void)sqlite_path;
+      throw std::runtime_error("this build has no durable inbox (SqliteInbox)");
+#endif
+  }
+  throw std::logic_error("unknown variant");
+}
+
+// The child process's main: serve, then answer the parent's commands on stdin with one line
+// each on stdout.
+//   (start)          -> "ready port=P idle_rss_kb=R"
+//   "report SENT"    -> "report <variant's key=value pairs> rss_kb=R hwm_kb=H"
+//   end of input     -> stop and exit
+inline int serve(Variant variant, std::size_t events, const std::string& sqlite_path) {
+  auto served = make_served(variant, events, sqlite_path);
+  const int port = served->start();
+  // Idle means every pool thread and worker has started and is waiting.
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  std::cout << "ready port=" << port << " idle_rss_kb=" << proc_status_kb("VmRSS") << std::endl;
+
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    std::istringstream command(line);
+    std::string verb;
+    std::size_t sent = 0;
+    command >> verb >> sent;
+    if (verb != "report") continue;
+    const std::string pairs = served->report(sent);
+    std::cout << "report " << pairs << (pairs.empty() ? "" : " ")
+              << "rss_kb=" << proc_status_kb("VmRSS") << " hwm_kb=" << proc_status_kb("VmHWM")
+              << std::endl;
+  }
+  served.reset();
+  return 0;
+}
+
+}  // namespace bench
