@@ -9,8 +9,11 @@ include("${CMAKE_CURRENT_LIST_DIR}/steps.cmake")
 file(REMOVE_RECURSE "${BINARY_DIR}")
 package_test_configure("${SOURCE_DIR}" "${BINARY_DIR}" "${INITIAL_CACHE}")
 package_test_step("build" "${CMAKE_COMMAND}" --build "${BINARY_DIR}" ${config_option})
-package_test_step("run" "${CTEST}" ${ctest_config_option} --output-on-failure --no-tests=error
+package_test_step("run" "${CTEST}" ${ctest_config_option} --output-on-failure
                   WORKING_DIRECTORY "${BINARY_DIR}")
+if(package_test_output MATCHES "No tests were found")
+  message(FATAL_ERROR "the consumer registered no test to run:\n${package_test_output}")
+endif()
 
 if(EXPECT_NOTHING_INSTALLED)
   set(prefix "${BINARY_DIR}/install-must-stay-empty")
