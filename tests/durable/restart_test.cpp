@@ -1,0 +1,103 @@
+// What survives a restart: the id memory, every unfinished event, and the back-off of a
+// failing one. A "restart" is a second SqliteInbox on the same file after the first is gone.
+#include <doctest/doctest.h>
+
+#include "durable_support.hpp"
+
+namespace aw = allthings::webhooks;
+
+TEST_CASE("a duplicate of an event accepted before a restart is recognised after it") {
+  test::ScratchDir dir;
+  test::ManualClock clock;
+  const auto path = dir.file("inbox.db");
+  {
+    aw::SqliteInbox inbox(path, test::inbox_options(clock));
+    inbox.accept(test::record("done"));
+    inbox.accept(test::record("waiting"));
+    inbox.complete(*inbox.next(0ms));
+  }
+  aw::SqliteInbox inbox(path, test::inbox_options(clock));
+  CHECK(inbox.accept(test::record("done")) == aw::Acceptance::duplicate);
+  CHECK(inbox.accept(test::record("waiting")) == aw::Acceptance::duplicate);
+  CHECK(inbox.accept(test::record("new")) == aw::Acceptance::accepted);
+}
+
+TEST_CASE("a restart queues every unfinished event again in arrival order, the running one too") {
+  test::ScratchDir dir;
+  test::ManualClock clock;
+  const auto path = dir.file("inbox.db");
+  {
+    aw::SqliteInbox inbox(path, test::inbox_options(clock));
+    for (const char* id : {"a", "b", "c", "d"}) inbox.accept(test::record(id));
+    inbox.complete(*inbox.next(0ms));  // a: finished
+    const auto running = inbox.next(0ms);  // b: handed out when the process "dies"
+    CHECK(running->record->id == "b");
+  }
+  aw::SqliteInbox inbox(path, test::inbox_options(clock));
+  CHECK(inbox.depth() == 3);
+  std::vector<std::string> order;
+  while (auto delivery = inbox.next(0ms)) {
+    order.push_back(delivery->record->id);
+    CHECK(delivery->attempt == 1);
+    CHECK(delivery->record->name == "ticket.created");
+    CHECK(delivery->record->data == nlohmann::json{{"id", "T-1"}});
+    CHECK(delivery->record->headers == test::record("x")->headers);
+  }
+  CHECK(order == std::vector<std::string>{"b", "c", "d"});
+}
+
+TEST_CASE("the back-off of a failed event survives a restart") {
+  test::ScratchDir dir;
+  test::ManualClock clock;
+  const auto path = dir.file("inbox.db");
+  {
+    aw::SqliteInbox inbox(path, test::inbox_options(clock));
+    inbox.accept(test::record("a"));
+    inbox.retry_later(*inbox.next(0ms), {1}, std::chrono::hours(1));
+  }
+  {
+    aw::SqliteInbox inbox(path, test::inbox_options(clock));
+    CHECK(inbox.depth() == 1);
+    CHECK_FALSE(inbox.next(0ms));  // not due yet, restart or not
+  }
+  clock.advance(std::chrono::hours(1));
+  aw::SqliteInbox inbox(path, test::inbox_options(clock));
+  const auto due = inbox.next(0ms);
+  REQUIRE(due);
+  CHECK(due->record->id == "a");
+  CHECK(due->attempt == 2);
+  CHECK(due->pending_handlers == std::vector<std::size_t>{1});
+}
+
+TEST_CASE("completed events are forgotten after the dedupe window and pruned in the background") {
+  test::ScratchDir dir;
+  test::ManualClock clock;
+  aw::SqliteInbox::Settings settings;
+  settings.maintenance_interval = 5ms;
+  aw::SqliteInbox inbox(dir.file("inbox.db"), test::inbox_options(clock), settings);
+  inbox.accept(test::record("old"));
+  inbox.complete(*inbox.next(0ms));
+  inbox.accept(test::record("unfinished"));
+
+  clock.advance(std::chrono::hours(23));
+  CHECK(inbox.accept(test::record("old")) == aw::Acceptance::duplicate);  // still within it
+  CHECK(inbox.find("old"));
+
+  clock.advance(std::chrono::hours(1));
+  REQUIRE(test::eventually([&] { return !inbox.find("old"); }));
+  CHECK(inbox.find("unfinished"));  // only completed events are pruned
+  CHECK(inbox.accept(test::record("old")) == aw::Acceptance::accepted);
+}
+
+TEST_CASE("an id past the dedupe window is accepted again even before pruning ran") {
+  test::ScratchDir dir;
+  test::ManualClock clock;
+  aw::SqliteInbox::Settings settings;
+  settings.maintenance_interval = std::chrono::hours(1);  // pruning will not run in this test
+  aw::SqliteInbox inbox(dir.file("inbox.db"), test::inbox_options(clock), settings);
+  inbox.accept(test::record("old"));
+  inbox.complete(*inbox.next(0ms));
+  clock.advance(std::chrono::hours(24));
+  CHECK(inbox.accept(test::record("old")) == aw::Acceptance::accepted);
+  CHECK(inbox.find("old")->state == aw::StoredState::pending);
+}

@@ -1,0 +1,130 @@
+// SqliteInbox as an Inbox: the same contract MemoryInbox keeps, plus group commit and a store
+// that refuses rather than pretends.
+#include <doctest/doctest.h>
+
+#include <array>
+
+#include "durable_support.hpp"
+
+namespace aw = allthings::webhooks;
+
+TEST_CASE("SqliteInbox hands events out in arrival order and counts them until finished") {
+  test::ScratchDir dir;
+  test::ManualClock clock;
+  aw::SqliteInbox inbox(dir.file("inbox.db"), test::inbox_options(clock));
+  CHECK(inbox.accept(test::record("a")) == aw::Acceptance::accepted);
+  CHECK(inbox.accept(test::record("b")) == aw::Acceptance::accepted);
+  CHECK(inbox.accept(test::record("a")) == aw::Acceptance::duplicate);
+  CHECK(inbox.depth() == 2);
+  auto first = inbox.next(0ms);
+  REQUIRE(first);
+  CHECK(first->record->id == "a");
+  CHECK(first->attempt == 1);
+  CHECK(first->record->data == nlohmann::json{{"id", "T-1"}});
+  CHECK(inbox.depth() == 2);  // handed out is not finished
+  inbox.complete(*first);
+  CHECK(inbox.depth() == 1);
+  CHECK(inbox.find("a")->state == aw::StoredState::completed);
+  CHECK(inbox.next(0ms)->record->id == "b");
+  CHECK_FALSE(inbox.next(0ms));
+}
+
+TEST_CASE("SqliteInbox refuses when full and then remembers nothing of the refused event") {
+  test::ScratchDir dir;
+  test::ManualClock clock;
+  aw::SqliteInbox inbox(dir.file("inbox.db"), test::inbox_options(clock, 3));
+  for (const char* id : {"a", "b", "c"}) {
+    CHECK(inbox.accept(test::record(id)) == aw::Acceptance::accepted);
+  }
+  CHECK(inbox.accept(test::record("d")) == aw::Acceptance::full);
+  CHECK(inbox.accept(test::record("a")) == aw::Acceptance::duplicate);  // known, though full
+  CHECK_FALSE(inbox.find("d"));
+  inbox.complete(*inbox.next(0ms));
+  CHECK(inbox.accept(test::record("d")) == aw::Acceptance::accepted);  // the retry gets in
+}
+
+TEST_CASE("SqliteInbox retries after the delay with the failed handlers only") {
+  test::ScratchDir dir;
+  test::ManualClock clock;
+  aw::SqliteInbox inbox(dir.file("inbox.db"), test::inbox_options(clock));
+  inbox.accept(test::record("a"));
+  const auto d = inbox.next(0ms);
+  inbox.retry_later(*d, {2}, 30ms);
+  CHECK_FALSE(inbox.next(0ms));
+  const auto stored = inbox.find("a");
+  CHECK(stored->attempt == 2);
+  CHECK(stored->pending_handlers == std::vector<std::size_t>{2});
+  CHECK(stored->next_attempt_at == test::to_the_millisecond(clock.now() + 30ms));
+  const auto again = inbox.next(2000ms);
+  REQUIRE(again);
+  CHECK(again->attempt == 2);
+  CHECK(again->pending_handlers == std::vector<std::size_t>{2});
+}
+
+TEST_CASE("SqliteInbox close wakes waiters and keeps unfinished events for the next start") {
+  test::ScratchDir dir;
+  test::ManualClock clock;
+  aw::SqliteInbox inbox(dir.file("inbox.db"), test::inbox_options(clock));
+  std::thread waiter([&] { CHECK_FALSE(inbox.next(60000ms)); });
+  inbox.close();
+  waiter.join();
+  inbox.accept(test::record("a"));
+  CHECK(inbox.take_unfinished().empty());
+  CHECK(inbox.depth() == 1);
+  CHECK(inbox.find("a")->state == aw::StoredState::pending);
+}
+
+TEST_CASE("concurrent accepts share a commit, and the inbox counts how many per commit") {
+  test::ScratchDir dir;
+  test::ManualClock clock;
+  aw::SqliteInbox::Settings settings;
+  settings.group_commit_window = 300ms;  // makes sharing certain, not merely likely
+  aw::SqliteInbox inbox(dir.file("inbox.db"), test::inbox_options(clock), settings);
+
+  constexpr int senders = 16;
+  std::array<aw::Acceptance, senders> answers{};
+  std::atomic<int> arrived{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < senders; ++i) {
+    threads.emplace_back([&, i] {
+      ++arrived;
+      while (arrived < senders) std::this_thread::yield();
+      answers[i] = inbox.accept(test::record("e" + std::to_string(i)));
+    });
+  }
+  for (auto& t : threads) t.join();
+
+  for (const auto answer : answers) CHECK(answer == aw::Acceptance::accepted);
+  const auto stats = inbox.commit_stats();
+  CHECK(stats.events_committed == senders);
+  CHECK(stats.event_commits < senders);
+  CHECK(stats.events_per_commit() > 1.0);
+  CHECK(inbox.count(aw::StoredState::pending) == senders);
+}
+
+TEST_CASE("an event the database cannot store is unavailable and leaves no trace") {
+  test::ScratchDir dir;
+  test::ManualClock clock;
+  aw::SqliteInbox::Settings settings;
+  settings.max_size_bytes = 96 * 1024;  // "disk full" after a few dozen events
+  aw::SqliteInbox inbox(dir.file("inbox.db"), test::inbox_options(clock), settings);
+  const nlohmann::json bulky = {{"text", std::string(4000, 'x')}};
+
+  int accepted = 0;
+  aw::Acceptance answer = aw::Acceptance::accepted;
+  while (answer == aw::Acceptance::accepted && accepted < 1000) {
+    answer = inbox.accept(test::record("e" + std::to_string(accepted), "ticket.created", bulky));
+    if (answer == aw::Acceptance::accepted) ++accepted;
+  }
+  CHECK(accepted > 0);
+  CHECK(answer == aw::Acceptance::unavailable);
+  CHECK(inbox.last_error().find("full") != std::string::npos);
+  const std::string refused = "e" + std::to_string(accepted);
+  CHECK_FALSE(inbox.find(refused));
+  CHECK(inbox.depth() == static_cast<std::size_t>(accepted));
+
+  // Completed events drop their bodies; the sender's retry then gets in.
+  while (auto delivery = inbox.next(0ms)) inbox.complete(*delivery);
+  CHECK(inbox.accept(test::record(refused, "ticket.created", bulky)) ==
+        aw::Acceptance::accepted);
+}
