@@ -4,9 +4,16 @@
 #include <allthings/webhooks/testing.hpp>
 
 #include <chrono>
+#include <cstdio>
 #include <future>
 #include <iostream>
+#include <memory>
 #include <string>
+
+// With the sqlite component, the delivery goes through the durable inbox.
+#ifdef WITH_SQLITE_INBOX
+#include <allthings/webhooks/sqlite_inbox.hpp>
+#endif
 
 // The parent-targets consumer defines httplib::httplib and nlohmann_json::nlohmann_json itself,
 // each with a marker definition that reaches us only if allthings::webhooks links them.
@@ -29,7 +36,13 @@ int main() {
   const std::string secret = "whsec_package_test";
   aw::Options options;
   options.secrets = {secret};
-  aw::WebhookEndpoint endpoint(options);
+  std::shared_ptr<aw::Inbox> inbox;  // null: the default MemoryInbox
+#ifdef WITH_SQLITE_INBOX
+  const std::string inbox_path = "round_trip_inbox.sqlite";
+  std::remove(inbox_path.c_str());
+  inbox = std::make_shared<aw::SqliteInbox>(inbox_path, options);
+#endif
+  aw::WebhookEndpoint endpoint(options, inbox);
 
   std::promise<std::string> received_title;
   endpoint.on<aw::TicketCreated>(
