@@ -134,26 +134,36 @@ class Connection {
   bool busy() const { return busy_; }
   bool open() const { return fd_ >= 0; }
 
-  // Connects (blocking: loopback completes at once) and registers with epoll.
-  bool connect_to_server() {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  // Connects (blocking: on loopback the handshake completes at once, unless the server's
+  // listen backlog is full) and registers with epoll.
+  bool connect_to_server() { return adopt(open_connection(run_.settings.port)); }
+
+  // Takes over a connected socket.
+  bool adopt(int fd) {
+    fd_ = fd;
     if (fd_ < 0) return false;
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(static_cast<std::uint16_t>(run_.settings.port));
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
-      close_socket();
-      return false;
-    }
-    int yes = 1;
-    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
     ::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) | O_NONBLOCK);
     epoll_event event{};
     event.events = EPOLLIN;
     event.data.ptr = this;
     ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd_, &event);
     return true;
+  }
+
+  static int open_connection(int port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<std::uint16_t>(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
+      ::close(fd);
+      return -1;
+    }
+    int yes = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
+    return fd;
   }
 
   // Sends the next pool request unless the run stopped sending; false when nothing was sent.
@@ -210,26 +220,33 @@ class Connection {
 
   void read_more(LoadResult& result) {
     char buffer[16 * 1024];
+    bool closed = false;
     for (;;) {
       const auto n = ::recv(fd_, buffer, sizeof buffer, 0);
       if (n > 0) {
         in_.append(buffer, static_cast<std::size_t>(n));
-        continue;
+      } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        break;
+      } else {
+        closed = true;  // by the server (or an error); the answer may have come just before
+        break;
       }
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-      // Closed by the server (or an error). Fine between requests, a failure during one.
-      if (busy_) return fail(result);
-      close_socket();
-      reconnect_and_send(result);
+    }
+    if (busy_) {
+      const auto head = parse_head(in_);
+      if (head && in_.size() >= head->head_size + head->content_length) {
+        return complete(*head, result, closed);
+      }
+      if (closed) return fail(result);
       return;
     }
-    if (!busy_) return;
-    const auto head = parse_head(in_);
-    if (!head || in_.size() < head->head_size + head->content_length) return;
-    complete(*head, result);
+    if (closed) {  // between requests: the keep-alive connection ended
+      close_socket();
+      reconnect_and_send(result);
+    }
   }
 
-  void complete(const ResponseHead& head, LoadResult& result) {
+  void complete(const ResponseHead& head, LoadResult& result, bool closed) {
     const auto done = SteadyClock::now();
     busy_ = false;
     in_.erase(0, head.head_size + head.content_length);
@@ -242,7 +259,7 @@ class Connection {
       result.latencies_ns.push_back(static_cast<std::uint64_t>(
           std::chrono::duration_cast<std::chrono::nanoseconds>(done - sent_at_).count()));
     }
-    if (head.close) {
+    if (head.close || closed) {
       close_socket();
       reconnect_and_send(result);
     } else {
@@ -298,20 +315,18 @@ class Connection {
 
 // One client thread: drives its share of the connections until the window ends and every
 // request it sent has been answered (or the drain time is over).
-inline LoadResult drive(SharedRun& run, std::size_t connection_count) {
+inline LoadResult drive(SharedRun& run, const std::vector<int>& sockets) {
   LoadResult result;
   result.latencies_ns.reserve(1 << 18);
   const int epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
   std::vector<std::unique_ptr<Connection>> connections;
-  for (std::size_t i = 0; i < connection_count; ++i) {
+  for (const int fd : sockets) {
     connections.push_back(std::make_unique<Connection>(run, epoll_fd));
-    if (!connections.back()->connect_to_server()) ++result.connect_failures;
+    connections.back()->adopt(fd);
   }
-  for (auto& c : connections) {
-    if (c->open()) c->send_next(result);
-  }
+  for (auto& c : connections) c->send_next(result);
 
-  std::vector<epoll_event> events(connection_count + 1);
+  std::vector<epoll_event> events(sockets.size() + 1);
   for (;;) {
     const bool any_busy = std::any_of(connections.begin(), connections.end(),
                                       [](const auto& c) { return c->busy(); });
@@ -339,23 +354,40 @@ inline LoadResult run_load(const RequestPool& pool, const LoadSettings& settings
   detail::SharedRun run;
   run.pool = &pool;
   run.settings = settings;
+
+  // Every connection is open before the clock starts, and they open one by one: cpp-httplib
+  // 0.11 listens with a backlog of 5. In a burst of connects the kernel drops the handshakes
+  // that overflow it while the client already counts them as connected; the server accepts
+  // them only after SYN-ACK retransmissions (1 s, 2 s, ...), and may close them unanswered
+  // when the request's own retransmission comes later than keep_alive_timeout.
+  LoadResult total;
+  const std::size_t threads =
+      std::max<std::size_t>(1, std::min(settings.threads, settings.connections));
+  std::vector<std::vector<int>> sockets(threads);
+  for (std::size_t i = 0; i < settings.connections; ++i) {
+    if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    const int fd = detail::Connection::open_connection(settings.port);
+    if (fd < 0) {
+      ++total.connect_failures;
+    } else {
+      sockets[i % threads].push_back(fd);
+    }
+  }
+
   const auto start = SteadyClock::now();
   run.window_start = start + std::chrono::duration_cast<SteadyClock::duration>(settings.warmup);
   run.window_end =
       run.window_start + std::chrono::duration_cast<SteadyClock::duration>(settings.measured);
-  run.drain_end = run.window_end + std::chrono::duration_cast<SteadyClock::duration>(settings.drain);
+  run.drain_end =
+      run.window_end + std::chrono::duration_cast<SteadyClock::duration>(settings.drain);
 
-  const std::size_t threads = std::max<std::size_t>(1, std::min(settings.threads, settings.connections));
   std::vector<LoadResult> parts(threads);
   std::vector<std::thread> workers;
   for (std::size_t t = 0; t < threads; ++t) {
-    // Connections spread as evenly as possible over the threads.
-    const std::size_t share = settings.connections / threads + (t < settings.connections % threads);
-    workers.emplace_back([&run, &parts, t, share] { parts[t] = detail::drive(run, share); });
+    workers.emplace_back([&run, &parts, &sockets, t] { parts[t] = detail::drive(run, sockets[t]); });
   }
   for (auto& w : workers) w.join();
 
-  LoadResult total;
   for (auto& part : parts) {
     total.sent += part.sent;
     total.answered_2xx += part.answered_2xx;

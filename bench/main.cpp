@@ -42,13 +42,15 @@ Measures, in one run, over loopback HTTP/1.1 keep-alive connections:
   memory   WebhookEndpoint, default Options and in-memory inbox, one no-op handler
   sqlite   WebhookEndpoint with the durable SqliteInbox (only in builds that have it)
 at each connection count, sending unique, signed ~1.1 KB ticket.created deliveries that are
-built before timing. Each point runs against a fresh server process, whose resident memory is
+built before timing. Each round runs against a fresh server process, whose resident memory is
 reported. Then a micro-benchmark runs the request path (verify + parse + accept) without
 sockets on one thread. Finally the targets are printed as PASS/FAIL lines.
 
 Usage: allthings_webhooks_bench [options]
-  --seconds S          measured seconds per point (default 2.5)
-  --warmup S           unmeasured seconds before each point (default 0.5)
+  --seconds S          measured seconds per round (default 2)
+  --warmup S           unmeasured seconds before each round (default 0.5)
+  --rounds N           rounds per point, interleaved with the other servers; a point shows
+                       its fastest round and lists all of them (default 3)
   --connections LIST   concurrent connections, comma-separated (default 1,16,64)
   --client-threads N   threads of the built-in load client (default 1)
   --variants LIST      servers to measure, comma-separated: ceiling,memory,sqlite
@@ -67,10 +69,11 @@ benchmark starts its server processes.
 )";
 
 struct Flags {
-  double seconds = 2.5;
+  double seconds = 2.0;
   double warmup = 0.5;
   std::vector<std::size_t> connections{1, 16, 64};
   std::size_t client_threads = 1;
+  std::size_t rounds = 3;
   std::vector<Variant> variants;
   std::string sqlite_dir = std::filesystem::temp_directory_path().string();
   std::size_t micro_events = 200000;
@@ -143,6 +146,8 @@ Flags parse_flags(int argc, char** argv) {
         if (n > 1000) throw std::invalid_argument("--connections: at most 1000 per point");
         f.connections.push_back(n);
       }
+    } else if (flag == "--rounds") {
+      f.rounds = positive_count(flag, take_value());
     } else if (flag == "--client-threads") {
       f.client_threads = positive_count(flag, take_value());
     } else if (flag == "--variants") {
@@ -230,7 +235,8 @@ void print_setup(const Flags& f, const bench::RequestPool& pool) {
   const auto sizes = pool.body_sizes();
   std::cout << "  load: built-in epoll keep-alive client, " << f.client_threads
             << " thread(s), closed loop; " << fixed(f.warmup, 1) << " s warm-up + "
-            << fixed(f.seconds, 1) << " s measured per point, each point a fresh server process\n"
+            << fixed(f.seconds, 1) << " s measured per round, " << f.rounds
+            << " rounds per point, each round a fresh server process\n"
             << "  deliveries: unique ticket.created bodies of " << sizes.min << ".." << sizes.max
             << " bytes (mean " << fixed(sizes.mean, 0)
             << "), HMAC-SHA256 signed before timing, each sent once per point\n";
@@ -306,6 +312,33 @@ Point measure(Variant variant, std::size_t connections, bench::RequestPool& pool
   }
 }
 
+// Every round of one server variant at one connection count. The machine is shared, so each
+// point is measured in several rounds interleaved with the other variants, and the fastest
+// round stands for the point (the others show the noise); every round must be correct.
+struct Series {
+  Variant variant;
+  std::size_t connections = 0;
+  std::vector<Point> rounds;
+
+  const Point& best() const {
+    return *std::max_element(rounds.begin(), rounds.end(),
+                             [](const Point& a, const Point& b) { return a.rps() < b.rps(); });
+  }
+  bool all_answered_2xx() const {
+    return std::all_of(rounds.begin(), rounds.end(),
+                       [](const Point& p) { return p.all_answered_2xx(); });
+  }
+  bool dispatched_exactly_once() const {
+    return std::all_of(rounds.begin(), rounds.end(),
+                       [](const Point& p) { return p.dispatched_exactly_once(); });
+  }
+  double max_idle_rss_mb() const {
+    double most = 0;
+    for (const auto& p : rounds) most = std::max(most, megabytes(p.ready, "idle_rss_kb"));
+    return most;
+  }
+};
+
 class Table {
  public:
   static void header() {
@@ -314,7 +347,9 @@ class Table {
                 "server RSS MB");
   }
 
-  static void row(const Point& p, const Point* ceiling) {
+  static void row(const Series& series, const Series* ceiling_series) {
+    const Point& p = series.best();
+    const Point* ceiling = ceiling_series ? &ceiling_series->best() : nullptr;
     const double ratio = ceiling && ceiling->rps() > 0 ? p.rps() / ceiling->rps() : 0;
     const double p99 = p.load.latency_ms(99);
     const double ceiling_p99 = ceiling ? ceiling->load.latency_ms(99) : 0;
@@ -332,36 +367,53 @@ class Table {
                 ceiling ? fixed(ratio, 2).c_str() : "-", fixed(p.load.latency_ms(50), 3).c_str(),
                 fixed(p99, 3).c_str(), ceiling ? fixed(p99_ratio, 2).c_str() : "-",
                 answered.c_str(), once.c_str(), rss.c_str());
+
     std::string notes;
+    if (series.rounds.size() > 1) {
+      notes += " req/s by round:";
+      for (const auto& r : series.rounds) notes += " " + grouped(r.rps());
+      notes += ";";
+    }
     if (p.load.reconnects) {
       notes += " " + grouped(static_cast<double>(p.load.reconnects)) +
-               " reconnects (keep_alive_max_count reached);";
+               " reconnects after keep_alive_max_count;";
     }
     if (p.report.count("events_per_commit")) {
-      notes += " " + p.report.at("events_per_commit") + " events per commit;";
+      notes += " " + fixed(std::stod(p.report.at("events_per_commit")), 1) +
+               " events per commit;";
     }
-    if (p.load.pool_exhausted) notes += " pool ran out before the window ended;";
+    std::printf("%15s%s\n", "", notes.c_str());
+    for (const auto& r : series.rounds) problems(r);
+    std::fflush(stdout);
+  }
+
+ private:
+  // Anything that makes a round's figures suspect, on a line of its own.
+  static void problems(const Point& p) {
+    std::string text;
+    if (p.load.pool_exhausted) text += " the request pool ran out before the window ended;";
     if (p.load.failed || p.load.connect_failures || p.load.answered_other) {
-      notes += " " + std::to_string(p.load.answered_other) + " non-2xx, " +
-               std::to_string(p.load.failed) + " unanswered, " +
-               std::to_string(p.load.connect_failures) + " failed connects;";
+      text += " " + std::to_string(p.load.answered_other) + " non-2xx, " +
+              std::to_string(p.load.failed) + " unanswered, " +
+              std::to_string(p.load.connect_failures) + " failed connects;";
     }
     if (p.has_dispatch_check() && !p.dispatched_exactly_once()) {
-      notes += " dispatch check: calls=" + std::to_string(p.field("calls")) +
-               " missing=" + std::to_string(p.field("missing")) +
-               " repeated=" + std::to_string(p.field("repeated")) +
-               " unsent=" + std::to_string(p.field("unsent")) + ";";
+      text += " dispatch check: calls=" + std::to_string(p.field("calls")) +
+              " once=" + std::to_string(p.field("once")) +
+              " missing=" + std::to_string(p.field("missing")) +
+              " repeated=" + std::to_string(p.field("repeated")) +
+              " unsent=" + std::to_string(p.field("unsent")) + ";";
     }
-    if (!notes.empty()) std::printf("%26s%s\n", "", notes.c_str());
-    std::fflush(stdout);
+    if (!text.empty()) std::printf("%15sPROBLEM in a round:%s\n", "", text.c_str());
   }
 };
 
 void print_micro(const bench::MicroResult& m) {
   std::printf(
       "\nmicro-benchmark: RequestPipeline::handle() without sockets, one thread, %s distinct "
-      "deliveries\n  (default Options and MemoryInbox; inbox drained untimed every %s "
-      "deliveries; dedupe memory grows as in a server)\n",
+      "deliveries\n  (default Options and MemoryInbox; the inbox is drained untimed every %s "
+      "deliveries, as workers would;\n  the dedupe memory grows as in a server; CPU time of "
+      "this thread)\n",
       grouped(static_cast<double>(m.handle.events)).c_str(),
       grouped(static_cast<double>(m.batch)).c_str());
   std::printf("  %-38s %9s %15s %10s %10s %12s\n", "step", "ns/event", "events/s (CPU)",
@@ -379,7 +431,7 @@ void print_micro(const bench::MicroResult& m) {
               std::to_string(m.failures).c_str());
 }
 
-// PASS/FAIL/SKIP lines; returns false when a target failed.
+// PASS/FAIL/SKIP lines; remembers whether one failed.
 class Targets {
  public:
   void check(bool measured, bool passed, const std::string& text) {
@@ -393,55 +445,53 @@ class Targets {
   bool failed_ = false;
 };
 
-Point* find(std::vector<Point>& points, Variant v, std::size_t connections) {
-  for (auto& p : points) {
-    if (p.variant == v && p.connections == connections) return &p;
+const Series* find(const std::vector<Series>& all, Variant v, std::size_t connections) {
+  for (const auto& s : all) {
+    if (s.variant == v && s.connections == connections) return &s;
   }
   return nullptr;
 }
 
-int run(const Flags& f) {
-  bench::RequestPool pool(aw::Options{}.path, bench::bench_secret);
-  if (f.http) pool.grow_to(20000);
-  print_setup(f, pool);
-
-  std::vector<Point> points;
-  if (f.http) {
-    Table::header();
-    double fastest_rps = 0;
-    for (const std::size_t connections : f.connections) {
-      for (const Variant v : f.variants) {
-        points.push_back(measure(v, connections, pool, f, fastest_rps));
-        Table::row(points.back(), find(points, Variant::ceiling, connections));
+std::vector<Series> measure_http(const Flags& f, bench::RequestPool& pool) {
+  std::vector<Series> all;
+  Table::header();
+  double fastest_rps = 0;
+  for (const std::size_t connections : f.connections) {
+    const std::size_t first = all.size();
+    for (const Variant v : f.variants) all.push_back(Series{v, connections, {}});
+    for (std::size_t round = 0; round < f.rounds; ++round) {
+      for (std::size_t i = 0; i < f.variants.size(); ++i) {
+        all[first + i].rounds.push_back(measure(f.variants[i], connections, pool, f, fastest_rps));
       }
     }
-    std::cout << "  x ceil: ratio to the ceiling at the same connection count; RSS: idle after "
-                 "start() -> after the load\n";
+    for (std::size_t i = 0; i < f.variants.size(); ++i) {
+      Table::row(all[first + i], find(all, Variant::ceiling, connections));
+    }
   }
+  std::cout << "  x ceil: ratio to the ceiling at the same connection count; p99 x c: p99 over "
+               "the ceiling's p99;\n  each row is the fastest of its rounds; RSS of the server "
+               "process: idle after start() -> after the load\n";
+  return all;
+}
 
-  std::optional<bench::MicroResult> micro;
-  if (f.micro) {
-    micro = bench::run_micro(f.micro_events, f.micro_batch);
-    print_micro(*micro);
-  }
-
-  std::cout << "\nload average at end " << first_line_of("/proc/loadavg") << "\ntargets:\n";
-  Targets targets;
+void check_targets(Targets& targets, const std::vector<Series>& http,
+                   const std::optional<bench::MicroResult>& micro) {
   for (const std::size_t c : {16, 64}) {
-    Point* m = find(points, Variant::memory, c);
-    Point* ceiling = find(points, Variant::ceiling, c);
-    const double ratio = m && ceiling && ceiling->rps() > 0 ? m->rps() / ceiling->rps() : 0;
+    const Series* m = find(http, Variant::memory, c);
+    const Series* ceiling = find(http, Variant::ceiling, c);
+    const double rps = m ? m->best().rps() : 0;
+    const double ceiling_rps = ceiling ? ceiling->best().rps() : 0;
+    const double ratio = ceiling_rps > 0 ? rps / ceiling_rps : 0;
     targets.check(m && ceiling, ratio >= 0.75,
                   "in-memory inbox at " + std::to_string(c) + " connections: " +
-                      fixed(ratio, 2) + " of the ceiling's requests/s (" +
-                      (m ? grouped(m->rps()) : "-") + " vs " +
-                      (ceiling ? grouped(ceiling->rps()) : "-") + "; target >= 0.75)");
+                      fixed(ratio, 2) + " of the ceiling's requests/s (" + grouped(rps) +
+                      " vs " + grouped(ceiling_rps) + "; target >= 0.75)");
   }
   {
-    Point* m = find(points, Variant::memory, 16);
-    Point* ceiling = find(points, Variant::ceiling, 16);
-    const double p99 = m ? m->load.latency_ms(99) : 0;
-    const double ceiling_p99 = ceiling ? ceiling->load.latency_ms(99) : 0;
+    const Series* m = find(http, Variant::memory, 16);
+    const Series* ceiling = find(http, Variant::ceiling, 16);
+    const double p99 = m ? m->best().load.latency_ms(99) : 0;
+    const double ceiling_p99 = ceiling ? ceiling->best().load.latency_ms(99) : 0;
     const double ratio = ceiling_p99 > 0 ? p99 / ceiling_p99 : 0;
     targets.check(m && ceiling, ceiling_p99 > 0 && ratio <= 2.0,
                   "p99 latency at 16 connections: " + fixed(p99, 3) + " ms = " + fixed(ratio, 2) +
@@ -454,30 +504,49 @@ int run(const Flags& f) {
                     " events/s on one core, verify + parse + accept (target >= 100,000)");
   {
     double idle_mb = 0;
-    bool measured = false;
-    for (auto& p : points) {
-      if (p.variant != Variant::memory) continue;
-      measured = true;
-      idle_mb = std::max(idle_mb, megabytes(p.ready, "idle_rss_kb"));
+    std::size_t starts = 0;
+    for (const auto& s : http) {
+      if (s.variant != Variant::memory) continue;
+      starts += s.rounds.size();
+      idle_mb = std::max(idle_mb, s.max_idle_rss_mb());
     }
-    targets.check(measured, idle_mb < 20.0,
+    targets.check(starts > 0, idle_mb < 20.0,
                   "idle resident memory of a started WebhookEndpoint (default Options, "
-                  "in-memory inbox, its own process): " +
-                      fixed(idle_mb, 1) + " MB, the most of " +
-                      std::to_string(std::count_if(points.begin(), points.end(), [](const Point& p) {
-                        return p.variant == Variant::memory;
-                      })) +
+                  "in-memory inbox, own process): " +
+                      fixed(idle_mb, 1) + " MB, the most of " + std::to_string(starts) +
                       " starts (target < 20 MB)");
   }
   {
-    const bool all_2xx = std::all_of(points.begin(), points.end(),
-                                     [](const Point& p) { return p.all_answered_2xx(); });
-    const bool all_once = std::all_of(points.begin(), points.end(),
-                                      [](const Point& p) { return p.dispatched_exactly_once(); });
-    targets.check(!points.empty(), all_2xx && all_once,
-                  "every request of " + std::to_string(points.size()) +
-                      " points answered 2xx and every accepted event dispatched exactly once");
+    std::size_t rounds = 0;
+    for (const auto& s : http) rounds += s.rounds.size();
+    const bool all_2xx = std::all_of(http.begin(), http.end(),
+                                     [](const Series& s) { return s.all_answered_2xx(); });
+    const bool all_once = std::all_of(http.begin(), http.end(),
+                                      [](const Series& s) { return s.dispatched_exactly_once(); });
+    targets.check(rounds > 0, all_2xx && all_once,
+                  "in all " + std::to_string(rounds) +
+                      " rounds every request was answered 2xx and every event dispatched "
+                      "exactly once");
   }
+}
+
+int run(const Flags& f) {
+  bench::RequestPool pool(aw::Options{}.path, bench::bench_secret);
+  if (f.http) pool.grow_to(20000);
+  print_setup(f, pool);
+
+  std::vector<Series> http;
+  if (f.http) http = measure_http(f, pool);
+
+  std::optional<bench::MicroResult> micro;
+  if (f.micro) {
+    micro = bench::run_micro(f.micro_events, f.micro_batch);
+    print_micro(*micro);
+  }
+
+  std::cout << "\nload average at end " << first_line_of("/proc/loadavg") << "\ntargets:\n";
+  Targets targets;
+  check_targets(targets, http, micro);
   return targets.all_passed() ? 0 : 1;
 }
 
