@@ -13,6 +13,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cmath>
+#include <map>
 #include <memory>
 #include <optional>
 #include <chrono>
@@ -47,6 +48,8 @@ struct LoadResult {
   std::uint64_t sent = 0;            // requests written (each carries a distinct pool index)
   std::uint64_t answered_2xx = 0;    // complete responses with a 2xx status
   std::uint64_t answered_other = 0;  // complete responses with any other status
+  std::map<int, std::uint64_t> other_statuses;  // answered_other by HTTP status
+  std::vector<std::size_t> not_2xx;  // pool indices answered otherwise, or not at all
   std::uint64_t failed = 0;          // connection errors or no answer before the drain ended
   std::uint64_t connect_failures = 0;
   std::uint64_t reconnects = 0;      // connections the server closed (keep-alive limit)
@@ -179,6 +182,7 @@ class Connection {
       close_socket();
       return false;
     }
+    index_ = index;
     request_ = run_.pool->request(index);
     written_ = 0;
     busy_ = true;
@@ -196,7 +200,10 @@ class Connection {
 
   // Gives up on an unanswered request when the drain time is over.
   void abandon(LoadResult& result) {
-    if (busy_) ++result.failed;
+    if (busy_) {
+      ++result.failed;
+      result.not_2xx.push_back(index_);
+    }
     busy_ = false;
     close_socket();
   }
@@ -254,6 +261,8 @@ class Connection {
       ++result.answered_2xx;
     } else {
       ++result.answered_other;
+      ++result.other_statuses[head.status];
+      result.not_2xx.push_back(index_);
     }
     if (done >= run_.window_start && done < run_.window_end) {
       result.latencies_ns.push_back(static_cast<std::uint64_t>(
@@ -279,6 +288,7 @@ class Connection {
 
   void fail(LoadResult& result) {
     ++result.failed;
+    result.not_2xx.push_back(index_);
     busy_ = false;
     close_socket();
     reconnect_and_send(result);
@@ -307,6 +317,7 @@ class Connection {
   int fd_ = -1;
   std::uint32_t watched_ = EPOLLIN;
   bool busy_ = false;
+  std::size_t index_ = 0;
   std::string_view request_;
   std::size_t written_ = 0;
   SteadyClock::time_point sent_at_;
@@ -392,6 +403,8 @@ inline LoadResult run_load(const RequestPool& pool, const LoadSettings& settings
     total.sent += part.sent;
     total.answered_2xx += part.answered_2xx;
     total.answered_other += part.answered_other;
+    for (const auto& [status, count] : part.other_statuses) total.other_statuses[status] += count;
+    total.not_2xx.insert(total.not_2xx.end(), part.not_2xx.begin(), part.not_2xx.end());
     total.failed += part.failed;
     total.connect_failures += part.connect_failures;
     total.reconnects += part.reconnects;

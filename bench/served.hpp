@@ -21,6 +21,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <unordered_set>
 
 #include "deliveries.hpp"
 
@@ -95,14 +96,15 @@ class DispatchTally {
 
   std::uint64_t calls() const { return calls_.load(); }
 
-  // key=value pairs: indices below `sent` dispatched once, never, or more than once, and
-  // dispatches of indices that were never sent.
-  std::string check(std::size_t sent) const {
-    std::uint64_t once = 0, missing = 0, repeated = 0, unsent = unexpected_.load();
+  // key=value pairs comparing what ran with what the client saw: every index below `sent`
+  // that was answered 2xx must have run once (`once`; otherwise `missing` or `repeated`), and
+  // nothing else may have run (`unexpected`: refused with a non-2xx, unanswered, or never sent).
+  std::string check(std::size_t sent, const std::unordered_set<std::size_t>& not_2xx) const {
+    std::uint64_t once = 0, missing = 0, repeated = 0, unexpected = unexpected_.load();
     for (std::size_t i = 0; i < size_; ++i) {
       const auto n = counts_[i].load();
-      if (i >= sent) {
-        unsent += n;
+      if (i >= sent || not_2xx.count(i)) {
+        unexpected += n;
       } else if (n == 1) {
         ++once;
       } else if (n == 0) {
@@ -113,7 +115,7 @@ class DispatchTally {
     }
     std::ostringstream out;
     out << "calls=" << calls() << " once=" << once << " missing=" << missing
-        << " repeated=" << repeated << " unsent=" << unsent;
+        << " repeated=" << repeated << " unexpected=" << unexpected;
     return out.str();
   }
 
@@ -129,9 +131,10 @@ class ServedVariant {
   virtual ~ServedVariant() = default;
   // Starts serving on 127.0.0.1 and returns the port once connections are accepted.
   virtual int start() = 0;
-  // What the server saw, as key=value pairs, once `sent` events were dispatched (or a bounded
-  // wait for them ran out).
-  virtual std::string report(std::size_t sent) = 0;
+  // What the server saw, as key=value pairs, once the events the client saw acknowledged were
+  // dispatched (or a bounded wait for them ran out): pool indices below `sent`, except
+  // `not_2xx`.
+  virtual std::string report(std::size_t sent, const std::unordered_set<std::size_t>& not_2xx) = 0;
 };
 
 // The ceiling: cpp-httplib configured exactly as WebhookEndpoint configures its server, with a
@@ -172,7 +175,7 @@ class CeilingServer final : public ServedVariant {
     return port;
   }
 
-  std::string report(std::size_t) override { return {}; }
+  std::string report(std::size_t, const std::unordered_set<std::size_t>&) override { return {}; }
 
  private:
   httplib::Server server_;
@@ -189,16 +192,17 @@ class EndpointServer final : public ServedVariant {
 
   int start() override { return endpoint_.start("127.0.0.1", 0); }
 
-  std::string report(std::size_t sent) override {
+  std::string report(std::size_t sent, const std::unordered_set<std::size_t>& not_2xx) override {
+    const auto acknowledged = sent - std::min(sent, not_2xx.size());
     const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (tally_.calls() < sent && std::chrono::steady_clock::now() < give_up) {
+    while (tally_.calls() < acknowledged && std::chrono::steady_clock::now() < give_up) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     // A repeated dispatch would come after the first one: give it a moment to show.
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     const auto stats = endpoint_.stats();
     std::ostringstream out;
-    out << tally_.check(sent) << " accepted=" << stats.accepted
+    out << tally_.check(sent, not_2xx) << " accepted=" << stats.accepted
         << " duplicates=" << stats.duplicates << " rejected=" << stats.rejected;
 #if ALLTHINGS_WEBHOOKS_BENCH_SQLITE
     if (const auto* durable = dynamic_cast<const aw::SqliteInbox*>(inbox_.get())) {
@@ -237,7 +241,8 @@ inline std::unique_ptr<ServedVariant> make_served(Variant variant, std::size_t e
 // The child process's main: serve, then answer the parent's commands on stdin with one line
 // each on stdout.
 //   (start)          -> "ready port=P idle_rss_kb=R"
-//   "report SENT"    -> "report <variant's key=value pairs> rss_kb=R hwm_kb=H"
+//   "report SENT [INDEX...]" (the indices not answered 2xx)
+//                    -> "report <variant's key=value pairs> rss_kb=R hwm_kb=H"
 //   end of input     -> stop and exit
 inline int serve(Variant variant, std::size_t events, const std::string& sqlite_path) {
   auto served = make_served(variant, events, sqlite_path);
@@ -253,7 +258,9 @@ inline int serve(Variant variant, std::size_t events, const std::string& sqlite_
     std::size_t sent = 0;
     command >> verb >> sent;
     if (verb != "report") continue;
-    const std::string pairs = served->report(sent);
+    std::unordered_set<std::size_t> not_2xx;
+    for (std::size_t index = 0; command >> index;) not_2xx.insert(index);
+    const std::string pairs = served->report(sent, not_2xx);
     std::cout << "report " << pairs << (pairs.empty() ? "" : " ")
               << "rss_kb=" << proc_status_kb("VmRSS") << " hwm_kb=" << proc_status_kb("VmHWM")
               << std::endl;
