@@ -15,6 +15,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
@@ -78,23 +79,25 @@ inline std::size_t proc_status_kb(const std::string& field) {
   return 0;
 }
 
-// Handler calls per pool index, to prove that every acknowledged event ran exactly once.
+// Handler calls per pool index, to prove that every acknowledged event ran exactly once. The
+// counters are allocated with the first event, so they are not part of the idle memory.
 class DispatchTally {
  public:
-  explicit DispatchTally(std::size_t events) : counts_(new std::atomic<std::uint32_t>[events]()),
-                                               size_(events) {}
+  explicit DispatchTally(std::size_t events) : size_(events) {}
 
   void record(std::string_view event_id) {
-    calls_.fetch_add(1, std::memory_order_relaxed);
+    std::call_once(allocated_, [this] { counts_.reset(new std::atomic<std::uint32_t>[size_]()); });
     const auto index = index_of_event_id(event_id);
     if (index && *index < size_) {
       counts_[*index].fetch_add(1, std::memory_order_relaxed);
     } else {
       unexpected_.fetch_add(1, std::memory_order_relaxed);
     }
+    // Release: whoever sees this call counted also sees its counter and the allocation.
+    calls_.fetch_add(1, std::memory_order_release);
   }
 
-  std::uint64_t calls() const { return calls_.load(); }
+  std::uint64_t calls() const { return calls_.load(std::memory_order_acquire); }
 
   // key=value pairs comparing what ran with what the client saw: every index below `sent`
   // that was answered 2xx must have run once (`once`; otherwise `missing` or `repeated`), and
@@ -102,7 +105,7 @@ class DispatchTally {
   std::string check(std::size_t sent, const std::unordered_set<std::size_t>& not_2xx) const {
     std::uint64_t once = 0, missing = 0, repeated = 0, unexpected = unexpected_.load();
     for (std::size_t i = 0; i < size_; ++i) {
-      const auto n = counts_[i].load();
+      const auto n = counts_ ? counts_[i].load() : 0;
       if (i >= sent || not_2xx.count(i)) {
         unexpected += n;
       } else if (n == 1) {
@@ -120,8 +123,9 @@ class DispatchTally {
   }
 
  private:
-  std::unique_ptr<std::atomic<std::uint32_t>[]> counts_;
   std::size_t size_;
+  std::once_flag allocated_;
+  std::unique_ptr<std::atomic<std::uint32_t>[]> counts_;
   std::atomic<std::uint64_t> calls_{0};
   std::atomic<std::uint64_t> unexpected_{0};
 };
@@ -213,7 +217,7 @@ class EndpointServer final : public ServedVariant {
   }
 
  private:
-  std::shared_ptr<aw::Inbox> inbox_;  // null for the default MemoryInbox
+  [[maybe_unused]] std::shared_ptr<aw::Inbox> inbox_;  // null for the default MemoryInbox
   DispatchTally tally_;
   aw::WebhookEndpoint endpoint_;
 };
