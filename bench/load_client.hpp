@@ -55,7 +55,9 @@ struct LoadResult {
   std::uint64_t reconnects = 0;      // connections the server closed (keep-alive limit)
   bool pool_exhausted = false;       // the pool ran out before the measured window ended
   double measured_seconds = 0;
-  std::vector<std::uint64_t> latencies_ns;  // responses completed inside the window, sorted
+  // 2xx responses completed inside the measured window, sorted; refusals such as a 503 are
+  // cheap and would flatter both throughput and latency.
+  std::vector<std::uint64_t> latencies_ns;
 
   double requests_per_second() const {
     return measured_seconds > 0 ? static_cast<double>(latencies_ns.size()) / measured_seconds
@@ -257,14 +259,15 @@ class Connection {
     const auto done = SteadyClock::now();
     busy_ = false;
     in_.erase(0, head.head_size + head.content_length);
-    if (head.status >= 200 && head.status < 300) {
+    const bool ok = head.status >= 200 && head.status < 300;
+    if (ok) {
       ++result.answered_2xx;
     } else {
       ++result.answered_other;
       ++result.other_statuses[head.status];
       result.not_2xx.push_back(index_);
     }
-    if (done >= run_.window_start && done < run_.window_end) {
+    if (ok && done >= run_.window_start && done < run_.window_end) {
       result.latencies_ns.push_back(static_cast<std::uint64_t>(
           std::chrono::duration_cast<std::chrono::nanoseconds>(done - sent_at_).count()));
     }

@@ -400,6 +400,12 @@ class Table {
       text += " " + grouped(static_cast<double>(count)) + " answered " + std::to_string(status) +
               ";";
     }
+    for (const char* refusal : {"queue_full", "inbox_unavailable"}) {
+      if (p.field(refusal) > 0) {
+        text += " the endpoint counted " + grouped(static_cast<double>(p.field(refusal))) + " " +
+                refusal + ";";
+      }
+    }
     if (p.load.failed) text += " " + grouped(static_cast<double>(p.load.failed)) + " unanswered;";
     if (p.load.connect_failures) {
       text += " " + std::to_string(p.load.connect_failures) + " failed connects;";
@@ -475,8 +481,9 @@ std::vector<Series> measure_http(const Flags& f, bench::RequestPool& pool) {
       Table::row(all[first + i], find(all, Variant::ceiling, connections));
     }
   }
-  std::cout << "  x ceil: ratio to the ceiling at the same connection count; p99 x c: p99 over "
-               "the ceiling's p99;\n  each row is the fastest of its rounds; RSS of the server "
+  std::cout << "  req/s and latency: 2xx answers completed in the measured window; x ceil: "
+               "ratio to the ceiling at the\n  same connection count; p99 x c: p99 over the "
+               "ceiling's p99; each row is the fastest of its rounds;\n  RSS of the server "
                "process: idle after start() -> after the load\n";
   return all;
 }

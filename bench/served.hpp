@@ -207,7 +207,9 @@ class EndpointServer final : public ServedVariant {
     const auto stats = endpoint_.stats();
     std::ostringstream out;
     out << tally_.check(sent, not_2xx) << " accepted=" << stats.accepted
-        << " duplicates=" << stats.duplicates << " rejected=" << stats.rejected;
+        << " duplicates=" << stats.duplicates << " rejected=" << stats.rejected
+        << " queue_full=" << stats.errors_of(aw::ErrorKind::queue_full)
+        << " inbox_unavailable=" << stats.errors_of(aw::ErrorKind::inbox_unavailable);
 #if ALLTHINGS_WEBHOOKS_BENCH_SQLITE
     if (const auto* durable = dynamic_cast<const aw::SqliteInbox*>(inbox_.get())) {
       out << " events_per_commit=" << durable->commit_stats().events_per_commit();
