@@ -274,8 +274,9 @@ double megabytes(const bench::Fields& fields, const char* key) {
   return it == fields.end() ? 0 : std::stod(it->second) / 1024.0;
 }
 
-// Runs one server variant at one connection count. The pool grows (untimed) to what the
-// fastest point so far could send; a point that still runs out is measured again with more.
+// Measures one round of one server variant at one connection count, against a new server
+// process. The pool first grows (untimed) to what the fastest round so far could send; a round
+// that still runs out is measured again with more.
 Point measure(Variant variant, std::size_t connections, bench::RequestPool& pool, const Flags& f,
               double& fastest_rps) {
   static std::size_t point_number = 0;
