@@ -373,7 +373,8 @@ class Table {
                 fixed(p99, 3).c_str(), ceiling ? fixed(p99_ratio, 2).c_str() : "-",
                 answered.c_str(), once.c_str(), rss.c_str());
 
-    std::string notes;
+    std::string notes = " p99.9 " + fixed(p.load.latency_ms(99.9), 3) + " ms, max " +
+                        fixed(p.load.latency_ms(100), 3) + " ms;";
     if (series.rounds.size() > 1) {
       notes += " req/s by round:";
       for (const auto& r : series.rounds) notes += " " + grouped(r.rps());
