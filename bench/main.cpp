@@ -47,10 +47,10 @@ reported. Then a micro-benchmark runs the request path (verify + parse + accept)
 sockets on one thread. Finally the targets are printed as PASS/FAIL lines.
 
 Usage: allthings_webhooks_bench [options]
-  --seconds S          measured seconds per round (default 2)
+  --seconds S          measured seconds per round (default 1.5)
   --warmup S           unmeasured seconds before each round (default 0.5)
   --rounds N           rounds per point, interleaved with the other servers; a point shows
-                       its fastest round and lists all of them (default 3)
+                       its fastest round and lists all of them (default 4)
   --connections LIST   concurrent connections, comma-separated (default 1,16,64)
   --client-threads N   threads of the built-in load client (default 1)
   --variants LIST      servers to measure, comma-separated: ceiling,memory,sqlite
@@ -69,11 +69,11 @@ benchmark starts its server processes.
 )";
 
 struct Flags {
-  double seconds = 2.0;
+  double seconds = 1.5;
   double warmup = 0.5;
   std::vector<std::size_t> connections{1, 16, 64};
   std::size_t client_threads = 1;
-  std::size_t rounds = 3;
+  std::size_t rounds = 4;
   std::vector<Variant> variants;
   std::string sqlite_dir = std::filesystem::temp_directory_path().string();
   std::size_t micro_events = 200000;
