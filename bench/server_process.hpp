@@ -95,6 +95,8 @@ class ServerProcess {
     if (from_child_ >= 0) ::close(from_child_);
   }
 
+  pid_t pid() const { return pid_; }
+
   void send_line(const std::string& line) {
     const std::string text = line + "\n";
     if (::write(to_child_, text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
