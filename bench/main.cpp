@@ -330,7 +330,8 @@ Point measure(Variant variant, std::size_t connections, bench::RequestPool& pool
 
 // Every round of one server variant at one connection count. The machine is shared, so each
 // point is measured in several rounds interleaved with the other variants, and the fastest
-// round stands for the point (the others show the noise); every round must be correct.
+// undisturbed round stands for the point (the others show the noise); every round must be
+// correct.
 struct Series {
   Variant variant;
   std::size_t connections = 0;
