@@ -2,13 +2,10 @@
 #include <doctest/doctest.h>
 
 #include <fcntl.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "durable_support.hpp"
-
-extern char** environ;
 
 namespace aw = allthings::webhooks;
 
@@ -23,19 +20,10 @@ Outcome run_tool(std::vector<std::string> args) {
   args.insert(args.begin(), ALLTHINGS_WEBHOOKS_DEAD_LETTERS_TOOL);
   int out[2];
   REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, out[1], STDERR_FILENO);
-  std::vector<char*> argv;
-  for (auto& arg : args) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  pid_t pid = -1;
-  const int spawned = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
+  const pid_t pid = test::start_process(std::move(args), out[1], true);
   ::close(out[1]);
   Outcome outcome;
-  if (spawned == 0) {
+  if (pid > 0) {
     char buffer[4096];
     ssize_t n = 0;
     while ((n = ::read(out[0], buffer, sizeof buffer)) > 0) {

@@ -6,6 +6,7 @@
 
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <condition_variable>
 #include <filesystem>
@@ -123,6 +124,24 @@ class Gate {
   std::condition_variable open_cv_;
   bool open_ = false;
 };
+
+// Starts `args[0]` with `args` and its stdout (and stderr, if `with_stderr`) on `output_fd`.
+// fork and exec rather than posix_spawn: clang 14's ThreadSanitizer crashes in posix_spawn.
+// Returns the child's pid, or -1.
+inline pid_t start_process(std::vector<std::string> args, int output_fd, bool with_stderr) {
+  std::vector<char*> argv;
+  for (auto& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    // Only async-signal-safe calls between fork and exec in a multi-threaded parent.
+    ::dup2(output_fd, STDOUT_FILENO);
+    if (with_stderr) ::dup2(output_fd, STDERR_FILENO);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  return pid;
+}
 
 inline std::string file_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
