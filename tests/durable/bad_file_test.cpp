@@ -119,6 +119,17 @@ TEST_CASE("an unreadable inbox file is refused" * doctest::skip(::geteuid() == 0
   CHECK(error.find("cannot be read") != std::string::npos);
 }
 
+TEST_CASE("a write-protected inbox file is refused" * doctest::skip(::geteuid() == 0)) {
+  test::ScratchDir dir;
+  const auto path = dir.file("inbox.db");
+  make_inbox(path);
+  ::chmod(path.c_str(), 0400);
+  const auto error = construction_error(path);
+  ::chmod(path.c_str(), 0600);
+  CHECK(error.find(path) != std::string::npos);
+  CHECK(error.find("is read-only") != std::string::npos);
+}
+
 TEST_CASE("the operator's view of an inbox never creates one for a mistyped path") {
   test::ScratchDir dir;
   const auto path = dir.file("typo.db");

@@ -102,6 +102,26 @@ TEST_CASE("concurrent accepts share a commit, and the inbox counts how many per 
   CHECK(inbox.count(aw::StoredState::pending) == senders);
 }
 
+TEST_CASE("an inbox kept from writing beyond busy_timeout answers unavailable, then recovers") {
+  test::ScratchDir dir;
+  test::ManualClock clock;
+  const auto path = dir.file("inbox.db");
+  aw::SqliteInbox::Settings settings;
+  settings.busy_timeout = 50ms;
+  aw::SqliteInbox inbox(path, test::inbox_options(clock), settings);
+
+  sqlite3* other = nullptr;  // another process's connection, holding the write lock
+  REQUIRE(sqlite3_open(path.c_str(), &other) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK);
+  CHECK(inbox.accept(test::record("a")) == aw::Acceptance::unavailable);
+  CHECK(inbox.last_error().find("locked") != std::string::npos);
+  sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(other);
+
+  CHECK_FALSE(inbox.find("a"));
+  CHECK(inbox.accept(test::record("a")) == aw::Acceptance::accepted);  // the retry is new
+}
+
 TEST_CASE("an event the database cannot store is unavailable and leaves no trace") {
   test::ScratchDir dir;
   test::ManualClock clock;
