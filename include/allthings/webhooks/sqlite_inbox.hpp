@@ -47,7 +47,8 @@ struct SqliteInboxSettings {
   // Most rows one maintenance transaction deletes, so pruning never holds up accepts for long.
   std::size_t prune_batch = 1000;
   // A cap on the database's size (PRAGMA max_page_count). Beyond it accept() answers
-  // `unavailable` (503) until pruning frees pages. Zero: only the disk limits it.
+  // `unavailable` (503) until completed events (whose bodies are dropped) or pruning free
+  // pages. Zero: only the disk limits it.
   std::uint64_t max_size_bytes = 0;
   // Runs PRAGMA quick_check when opening an existing file, so a corrupt file fails at
   // construction instead of half-way through. It reads the whole file once.
