@@ -3,12 +3,12 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
-#include <map>
 #include <mutex>
 #include <stdexcept>
 #include <unordered_map>
 #include <utility>
 
+#include "detail/delivery_queue.hpp"
 #include "inbox.hpp"
 #include "options.hpp"
 
@@ -55,34 +55,16 @@ class MemoryInbox final : public Inbox {
     }
     seen_order_.emplace_back(now, record->id);
     ++unfinished_;
-    ready_.push_back(Delivery{std::move(record), 1, {}});
+    queue_.push(Delivery{std::move(record), 1, {}});
     ready_cv_.notify_one();
     return Acceptance::accepted;
   }
 
   std::optional<Delivery> next(std::chrono::milliseconds wait) override {
-    const auto give_up = SteadyClock::now() + wait;
     std::unique_lock<std::mutex> lock(mutex_);
-    for (;;) {
-      if (closed_) return std::nullopt;
-      const auto now = SteadyClock::now();
-      while (!scheduled_.empty() && scheduled_.begin()->first <= now) {
-        ready_.push_back(std::move(scheduled_.begin()->second));
-        scheduled_.erase(scheduled_.begin());
-      }
-      if (!ready_.empty()) {
-        Delivery delivery = std::move(ready_.front());
-        ready_.pop_front();
-        handed_out_.emplace(delivery.record.get(), delivery.record);
-        return delivery;
-      }
-      if (now >= give_up) return std::nullopt;
-      auto wake = give_up;
-      if (!scheduled_.empty() && scheduled_.begin()->first < wake) {
-        wake = scheduled_.begin()->first;
-      }
-      ready_cv_.wait_until(lock, wake);
-    }
+    auto delivery = queue_.wait_next(lock, ready_cv_, wait, [this] { return closed_; });
+    if (delivery) handed_out_.emplace(delivery->record.get(), delivery->record);
+    return delivery;
   }
 
   void complete(const Delivery& delivery) override { finish(delivery); }
@@ -95,7 +77,7 @@ class MemoryInbox final : public Inbox {
                    std::chrono::milliseconds delay) override {
     std::lock_guard<std::mutex> lock(mutex_);
     handed_out_.erase(delivery.record.get());
-    scheduled_.emplace(SteadyClock::now() + delay,
+    queue_.schedule(SteadyClock::now() + delay,
                        Delivery{delivery.record, delivery.attempt + 1, std::move(failed_handlers)});
     ready_cv_.notify_all();  // a waiter may now have to wake earlier
   }
@@ -114,11 +96,8 @@ class MemoryInbox final : public Inbox {
   std::vector<std::shared_ptr<const EventRecord>> take_unfinished() override {
     std::lock_guard<std::mutex> lock(mutex_);
     std::vector<std::shared_ptr<const EventRecord>> lost;
-    for (auto& delivery : ready_) lost.push_back(std::move(delivery.record));
-    for (auto& [due, delivery] : scheduled_) lost.push_back(std::move(delivery.record));
+    for (auto& delivery : queue_.take_all()) lost.push_back(std::move(delivery.record));
     for (auto& [key, record] : handed_out_) lost.push_back(std::move(record));
-    ready_.clear();
-    scheduled_.clear();
     handed_out_.clear();
     unfinished_ = 0;
     return lost;
@@ -158,8 +137,7 @@ class MemoryInbox final : public Inbox {
   Limits limits_;
   mutable std::mutex mutex_;
   std::condition_variable ready_cv_;
-  std::deque<Delivery> ready_;
-  std::multimap<SteadyClock::time_point, Delivery> scheduled_;
+  detail::DeliveryQueue queue_;
   std::unordered_map<const EventRecord*, std::shared_ptr<const EventRecord>> handed_out_;
   std::size_t unfinished_ = 0;
   std::unordered_map<std::string, WallTime> seen_;

@@ -10,7 +10,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -22,6 +21,7 @@
 #include <variant>
 #include <vector>
 
+#include "detail/delivery_queue.hpp"
 #include "detail/sqlite.hpp"
 #include "detail/sqlite_inbox_schema.hpp"
 #include "detail/sqlite_inbox_store.hpp"
@@ -175,27 +175,8 @@ class SqliteInbox final : public Inbox {
   }
 
   std::optional<Delivery> next(std::chrono::milliseconds wait) override {
-    const auto give_up = SteadyClock::now() + wait;
     std::unique_lock<std::mutex> lock(mutex_);
-    for (;;) {
-      if (closed_) return std::nullopt;
-      const auto now = SteadyClock::now();
-      while (!scheduled_.empty() && scheduled_.begin()->first <= now) {
-        ready_.push_back(std::move(scheduled_.begin()->second));
-        scheduled_.erase(scheduled_.begin());
-      }
-      if (!ready_.empty()) {
-        Delivery delivery = std::move(ready_.front());
-        ready_.pop_front();
-        return delivery;
-      }
-      if (now >= give_up) return std::nullopt;
-      auto wake = give_up;
-      if (!scheduled_.empty() && scheduled_.begin()->first < wake) {
-        wake = scheduled_.begin()->first;
-      }
-      ready_cv_.wait_until(lock, wake);
-    }
+    return queue_.wait_next(lock, ready_cv_, wait, [this] { return closed_; });
   }
 
   // Outcomes return once committed, so an event finished before its process died never runs
@@ -217,7 +198,7 @@ class SqliteInbox final : public Inbox {
     write.at += delay;  // persisted on the wall clock, so the back-off survives a restart
     std::unique_lock<std::mutex> lock(mutex_);
     if (held_.count(delivery.record->id) == 0) return;
-    scheduled_.emplace(SteadyClock::now() + delay,
+    queue_.schedule(SteadyClock::now() + delay,
                        Delivery{delivery.record, delivery.attempt + 1, std::move(failed_handlers)});
     ready_cv_.notify_all();  // a waiter may now have to wake earlier
     submit(write, lock);
@@ -362,9 +343,9 @@ class SqliteInbox final : public Inbox {
     if (stored.next_attempt_at && *stored.next_attempt_at > wall_now) {
       const auto wait =
           std::chrono::duration_cast<SteadyClock::duration>(*stored.next_attempt_at - wall_now);
-      scheduled_.emplace(now + wait, std::move(delivery));
+      queue_.schedule(now + wait, std::move(delivery));
     } else {
-      ready_.push_back(std::move(delivery));
+      queue_.push(std::move(delivery));
     }
   }
 
@@ -426,7 +407,7 @@ class SqliteInbox final : public Inbox {
       for (Write* write : batch) {
         if (write->kind != Write::Kind::accept || write->result != Acceptance::accepted) continue;
         held_.insert(write->id);
-        ready_.push_back(Delivery{write->record, 1, {}});
+        queue_.push(Delivery{write->record, 1, {}});
         ++stored;
       }
       ++commit_stats_.commits;
@@ -548,8 +529,7 @@ class SqliteInbox final : public Inbox {
   std::condition_variable ready_cv_;    // next() waiters
   std::condition_variable writes_cv_;   // the committer
   std::condition_variable written_cv_;  // callers waiting for their write
-  std::deque<Delivery> ready_;
-  std::multimap<SteadyClock::time_point, Delivery> scheduled_;
+  detail::DeliveryQueue queue_;
   std::unordered_set<std::string> held_;  // ids of unfinished events: ready, running, scheduled
   std::deque<Write*> writes_;
   bool closed_ = false;
