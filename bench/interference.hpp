@@ -1,25 +1,28 @@
 #pragma once
 
+#include <dirent.h>
 #include <sys/types.h>
 #include <unistd.h>
 
-#include <chrono>
+#include <algorithm>
+#include <cctype>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
-// How much of the machine other tenants used while a round ran: the CPU time all CPUs spent in
-// user and system mode or stolen (on a VM: time the hypervisor gave to other guests), minus the
-// CPU time of the benchmark and its server process. Interrupt time is left out: the loopback
-// traffic of the benchmark itself is processed there. On a shared machine this tells a clean
-// round from a disturbed one.
+// How much of the machine other tenants used while a round ran, as a share of all CPUs' time:
+// the time all CPUs spent in user or system mode or stolen by the hypervisor for other guests,
+// minus the CPU time of the benchmark and its server process, minus kernel threads (which mostly
+// work for the benchmark itself: loopback traffic, the durable inbox's fsyncs). Interrupt time
+// is left out for the same reason. On a shared machine this tells a clean round from a
+// disturbed one.
 namespace bench {
 
 namespace detail {
 
-// Busy and total clock ticks of all CPUs, from the first line of /proc/stat.
+// Clock ticks all CPUs spent in user or system mode or stolen, and in total, from /proc/stat.
 struct MachineTicks {
   unsigned long long busy = 0, total = 0;
 };
@@ -32,25 +35,71 @@ inline MachineTicks machine_ticks() {
   unsigned long long v[8] = {};
   for (auto& x : v) stat >> x;
   MachineTicks t;
-  t.total = v[0] + v[1] + v[2] + v[3] + v[4] + v[5] + v[6] + v[7];
+  for (const auto x : v) t.total += x;
   t.busy = v[0] + v[1] + v[2] + v[7];
   return t;
 }
 
-// utime + stime of a process, all threads, in clock ticks; 0 when it is gone.
-inline unsigned long long process_ticks(pid_t pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+struct ProcessTicks {
+  bool readable = false;
+  bool kernel_thread = false;
+  unsigned long long ticks = 0;  // utime + stime, all threads
+};
+
+inline ProcessTicks process_ticks(const std::string& pid) {
+  std::ifstream stat("/proc/" + pid + "/stat");
   std::string line;
-  if (!std::getline(stat, line)) return 0;
-  // Fields after the command name, which sits in parentheses and may hold blanks.
+  if (!std::getline(stat, line)) return {};
+  // Fields after the command name, which sits in parentheses and may hold blanks; the first
+  // one after it is field 3.
   std::istringstream rest(line.substr(line.rfind(')') + 2));
   std::string field;
-  unsigned long long utime = 0, stime = 0;
+  ProcessTicks t;
+  t.readable = true;
+  constexpr unsigned long kernel_thread_flag = 0x00200000;  // PF_KTHREAD
   for (int i = 3; i <= 15 && rest >> field; ++i) {
-    if (i == 14) utime = std::stoull(field);
-    if (i == 15) stime = std::stoull(field);
+    if (i == 9) t.kernel_thread = (std::stoul(field) & kernel_thread_flag) != 0;
+    if (i >= 14) t.ticks += std::stoull(field);
   }
-  return utime + stime;
+  return t;
+}
+
+// Ticks of every kernel thread, by pid.
+inline std::map<std::string, unsigned long long> kernel_thread_ticks() {
+  std::map<std::string, unsigned long long> ticks;
+  DIR* proc = ::opendir("/proc");
+  if (proc == nullptr) return ticks;
+  while (const dirent* entry = ::readdir(proc)) {
+    const std::string name = entry->d_name;
+    if (name.empty() || !std::all_of(name.begin(), name.end(), [](char c) {
+          return std::isdigit(static_cast<unsigned char>(c)) != 0;
+        })) {
+      continue;
+    }
+    const auto t = process_ticks(name);
+    if (t.readable && t.kernel_thread) ticks[name] = t.ticks;
+  }
+  ::closedir(proc);
+  return ticks;
+}
+
+inline unsigned long long ticks_of(const std::vector<pid_t>& pids) {
+  unsigned long long sum = 0;
+  for (const pid_t pid : pids) sum += process_ticks(std::to_string(pid)).ticks;
+  return sum;
+}
+
+// Growth of the kernel threads' ticks between two snapshots; threads started meanwhile count
+// whole.
+inline unsigned long long growth(const std::map<std::string, unsigned long long>& before,
+                                 const std::map<std::string, unsigned long long>& after) {
+  unsigned long long sum = 0;
+  for (const auto& [pid, ticks] : after) {
+    const auto earlier = before.find(pid);
+    const unsigned long long base = earlier == before.end() ? 0 : earlier->second;
+    if (ticks > base) sum += ticks - base;
+  }
+  return sum;
 }
 
 }  // namespace detail
@@ -59,28 +108,30 @@ class InterferenceMeter {
  public:
   // Starts measuring; `ours` are the processes whose CPU time is not interference.
   explicit InterferenceMeter(std::vector<pid_t> ours)
-      : ours_(std::move(ours)), start_(detail::machine_ticks()), ours_start_(ours_ticks()) {}
+      : ours_(std::move(ours)),
+        machine_(detail::machine_ticks()),
+        ours_ticks_(detail::ticks_of(ours_)),
+        kernel_(detail::kernel_thread_ticks()) {}
 
-  // Share (0..1) of all CPUs' time in which other processes ran since construction.
+  // Share (0..1) of all CPUs' time that other processes and other guests took since
+  // construction.
   double others_share() const {
-    const auto now = detail::machine_ticks();
-    const auto total = now.total - start_.total;
+    const auto machine = detail::machine_ticks();
+    const auto total = machine.total - machine_.total;
     if (total == 0) return 0;
-    const auto busy = now.busy - start_.busy;
-    const auto ours = ours_ticks() - ours_start_;
-    return busy > ours ? static_cast<double>(busy - ours) / static_cast<double>(total) : 0.0;
+    const auto busy = machine.busy - machine_.busy;
+    const auto ours = detail::ticks_of(ours_) - ours_ticks_;
+    const auto kernel = detail::growth(kernel_, detail::kernel_thread_ticks());
+    const auto explained = ours + kernel;
+    return busy > explained ? static_cast<double>(busy - explained) / static_cast<double>(total)
+                            : 0.0;
   }
 
  private:
-  unsigned long long ours_ticks() const {
-    unsigned long long sum = 0;
-    for (const pid_t pid : ours_) sum += detail::process_ticks(pid);
-    return sum;
-  }
-
   std::vector<pid_t> ours_;
-  detail::MachineTicks start_;
-  unsigned long long ours_start_;
+  detail::MachineTicks machine_;
+  unsigned long long ours_ticks_;
+  std::map<std::string, unsigned long long> kernel_;
 };
 
 }  // namespace bench
