@@ -398,7 +398,8 @@ inline LoadResult run_load(const RequestPool& pool, const LoadSettings& settings
   std::vector<LoadResult> parts(threads);
   std::vector<std::thread> workers;
   for (std::size_t t = 0; t < threads; ++t) {
-    workers.emplace_back([&run, &parts, &sockets, t] { parts[t] = detail::drive(run, sockets[t]); });
+    workers.emplace_back(
+        [&run, &parts, &sockets, t] { parts[t] = detail::drive(run, sockets[t]); });
   }
   for (auto& w : workers) w.join();
 

@@ -35,7 +35,7 @@ namespace {
 namespace aw = allthings::webhooks;
 using bench::Variant;
 
-constexpr const char* usage = R"(allthings_webhooks_bench: throughput, latency and memory of WebhookEndpoint
+constexpr const char* usage = R"(allthings_webhooks_bench: throughput, latency, memory of WebhookEndpoint
 
 Measures, in one run, over loopback HTTP/1.1 keep-alive connections:
   ceiling  a bare cpp-httplib server with WebhookEndpoint's thread pool and keep-alive
@@ -464,7 +464,8 @@ void print_micro(const bench::MicroResult& m) {
   };
   for (const auto& s : m.stages) line(s);
   line(m.handle);
-  std::printf("  handle() by wall clock: %s events/s; failed verifications/parses/acceptances: %s\n",
+  std::printf("  handle() by wall clock: %s events/s; failed verifications/parses/acceptances: "
+              "%s\n",
               grouped(m.handle.events_per_wall_second()).c_str(),
               std::to_string(m.failures).c_str());
 }

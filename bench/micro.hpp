@@ -136,14 +136,20 @@ inline MicroResult run_micro(std::size_t events, std::size_t batch) {
     records.reserve(batch);
     std::uint64_t failures = 0;
     detail::timed(figures(lower), batch, [&] {
-      for (const auto& in : inputs) header_lists.push_back(aw::detail::lower_case_headers(in.headers));
+      for (const auto& in : inputs) {
+        header_lists.push_back(aw::detail::lower_case_headers(in.headers));
+      }
     });
     detail::timed(figures(verify), batch, [&] {
-      for (const auto& in : inputs) failures += verifier.verify(in.signature, in.timestamp, in.body).has_value();
+      for (const auto& in : inputs) {
+        failures += verifier.verify(in.signature, in.timestamp, in.body).has_value();
+      }
     });
     detail::timed(figures(parse), batch, [&] {
       const auto now = std::chrono::system_clock::now();
-      for (const auto& in : inputs) records.push_back(parser.parse(std::string(in.body), {}, now));
+      for (const auto& in : inputs) {
+        records.push_back(parser.parse(std::string(in.body), {}, now));
+      }
     });
     for (const auto& r : records) failures += r.index() != 0;
     header_lists.clear();

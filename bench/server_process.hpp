@@ -117,7 +117,9 @@ class ServerProcess {
       }
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           give_up - std::chrono::steady_clock::now());
-      if (left.count() <= 0) throw std::runtime_error("server process did not answer '" + word + "'");
+      if (left.count() <= 0) {
+        throw std::runtime_error("server process did not answer '" + word + "'");
+      }
       pollfd p{from_child_, POLLIN, 0};
       if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
       char chunk[4096];
