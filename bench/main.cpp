@@ -35,7 +35,7 @@ namespace {
 namespace aw = allthings::webhooks;
 using bench::Variant;
 
-constexpr const char* usage = R"(allthings_webhooks_bench: throughput, latency, memory of WebhookEndpoint
+constexpr const char* usage = R"(allthings_webhooks_bench: how fast WebhookEndpoint receives webhooks
 
 Measures, in one run, over loopback HTTP/1.1 keep-alive connections:
   ceiling  a bare cpp-httplib server with WebhookEndpoint's thread pool and keep-alive
