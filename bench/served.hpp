@@ -146,19 +146,7 @@ class ServedVariant {
 class CeilingServer final : public ServedVariant {
  public:
   explicit CeilingServer(const aw::Options& o) {
-    const auto threads = o.http_threads;
-    server_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-    server_.set_payload_max_length(o.max_body_bytes);
-    server_.set_keep_alive_max_count(o.keep_alive_max_count);
-    server_.set_keep_alive_timeout(static_cast<time_t>(o.keep_alive_timeout.count()));
-    server_.set_read_timeout(static_cast<time_t>(o.read_timeout.count()), 0);
-    server_.set_write_timeout(static_cast<time_t>(o.write_timeout.count()), 0);
-    server_.set_tcp_nodelay(true);
-    server_.set_socket_options([](auto sock) {
-      int yes = 1;
-      ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const char*>(&yes),
-                   sizeof yes);
-    });
+    aw::detail::configure_server(server_, o);
     server_.Post(aw::detail::escape_regex(o.path),
                  [](const httplib::Request&, httplib::Response& res) {
                    res.status = 200;

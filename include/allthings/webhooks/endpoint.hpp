@@ -214,7 +214,7 @@ class WebhookEndpoint {
     if (stopped_) throw std::logic_error("WebhookEndpoint: a stopped endpoint cannot start again");
     if (server_) throw std::logic_error("WebhookEndpoint: already started");
     server_ = std::make_unique<httplib::Server>();
-    configure(*server_);
+    detail::configure_server(*server_, core_->options);
     mount_routes(*server_);
 
     const int bound = port == 0 ? server_->bind_to_any_port(host)
@@ -282,30 +282,6 @@ class WebhookEndpoint {
                                                          std::shared_ptr<Inbox> inbox) {
     detail::validate(options);
     return std::make_shared<detail::EndpointCore>(std::move(options), std::move(inbox));
-  }
-
-  void configure(httplib::Server& server) const {
-    const auto& o = core_->options;
-    const auto threads = o.http_threads;
-    server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-    server.set_payload_max_length(o.max_body_bytes);
-    server.set_keep_alive_max_count(o.keep_alive_max_count);
-    server.set_keep_alive_timeout(static_cast<time_t>(o.keep_alive_timeout.count()));
-    server.set_read_timeout(static_cast<time_t>(o.read_timeout.count()), 0);
-    server.set_write_timeout(static_cast<time_t>(o.write_timeout.count()), 0);
-    server.set_tcp_nodelay(true);
-    // cpp-httplib's default adds SO_REUSEPORT, which lets a second process bind the same port
-    // and silently take half the deliveries; a taken port must be an error instead.
-    server.set_socket_options([](auto sock) {
-      int yes = 1;
-      ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const char*>(&yes),
-                   sizeof yes);
-    });
-    // Without it, cpp-httplib 0.11 to 0.34 put e.what() in a response header.
-    server.set_exception_handler(
-        [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
-          detail::write_reply(res, replies::internal_error);
-        });
   }
 
   void mount_routes(httplib::Server& server) {

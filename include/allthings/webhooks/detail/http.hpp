@@ -1,6 +1,9 @@
 #pragma once
 
+#include <sys/socket.h>
+
 #include <cctype>
+#include <exception>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -9,6 +12,7 @@
 #include <httplib.h>
 
 #include "../event.hpp"
+#include "../options.hpp"
 #include "../pipeline.hpp"
 
 // Small pieces of the HTTP adapter that stay the same across cpp-httplib 0.11 to 0.53; only
@@ -72,6 +76,30 @@ inline void write_reply(httplib::Response& res, const Reply& reply) {
   if (reply.retry_after_seconds > 0) {
     res.set_header("Retry-After", std::to_string(reply.retry_after_seconds));
   }
+}
+
+// The settings listen()/start() give their own server (the benchmark's ceiling uses the same).
+inline void configure_server(httplib::Server& server, const Options& o) {
+  const auto threads = o.http_threads;
+  server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  server.set_payload_max_length(o.max_body_bytes);
+  server.set_keep_alive_max_count(o.keep_alive_max_count);
+  server.set_keep_alive_timeout(static_cast<time_t>(o.keep_alive_timeout.count()));
+  server.set_read_timeout(static_cast<time_t>(o.read_timeout.count()), 0);
+  server.set_write_timeout(static_cast<time_t>(o.write_timeout.count()), 0);
+  server.set_tcp_nodelay(true);
+  // cpp-httplib's default adds SO_REUSEPORT, which lets a second process bind the same port
+  // and silently take half the deliveries; a taken port must be an error instead.
+  server.set_socket_options([](auto sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const char*>(&yes),
+                 sizeof yes);
+  });
+  // Without it, cpp-httplib 0.11 to 0.34 put e.what() in a response header.
+  server.set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+        write_reply(res, replies::internal_error);
+      });
 }
 
 }  // namespace allthings::webhooks::detail
