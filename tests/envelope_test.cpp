@@ -23,7 +23,7 @@ TEST_CASE("the default envelope yields id, name, urn, createdDate and data") {
   CHECK(rec->name == "ticket.created");
   CHECK(rec->urn == "urn:x");
   CHECK(rec->created_date == "2026-11-26T21:58:01.200Z");
-  CHECK(rec->data == nlohmann::json{{"id", "T"}});
+  CHECK(rec->data() == nlohmann::json{{"id", "T"}});
   const aw::Event event(std::get<std::shared_ptr<aw::EventRecord>>(r), 1);
   REQUIRE(event.created());
   const auto created_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -66,7 +66,7 @@ TEST_CASE("envelope pointers are configurable") {
                                     paths));
   CHECK(rec->id == "7");
   CHECK(rec->name == "booking.accepted");
-  CHECK(rec->data == nlohmann::json::array({1}));
+  CHECK(rec->data() == nlohmann::json::array({1}));
 }
 
 TEST_CASE("an invalid pointer is refused with the field's name") {
@@ -74,4 +74,33 @@ TEST_CASE("an invalid pointer is refused with the field's name") {
   paths.urn = "no-leading-slash";
   CHECK_THROWS_WITH_AS(aw::EnvelopeParser{paths}, doctest::Contains("envelope.urn"),
                        std::invalid_argument);
+}
+
+TEST_CASE("the one-pass scan reads pointers through arrays, escapes and repeated keys") {
+  aw::EnvelopePaths paths;
+  paths.name = "/batch/1/type";
+  paths.id = "/meta/a~1b";
+  paths.data = "/batch/1";
+  const auto rec = record_of(parse(
+      R"({"meta":{"a/b":"id-\u00e9"},"batch":[{"type":"wrong"},{"type":"ticket.created","n":2}]})",
+      paths));
+  CHECK(rec->name == "ticket.created");
+  CHECK(rec->id == "id-\xc3\xa9");
+  CHECK(rec->data() == nlohmann::json{{"type", "ticket.created"}, {"n", 2}});
+
+  // As in a parsed tree, the last of repeated keys wins.
+  CHECK(record_of(parse(R"({"event":{"name":"a","name":"b"}})"))->name == "b");
+  CHECK(error_of(parse(R"({"event":{"name":"a","name":{"x":1}}})")) ==
+        aw::ErrorKind::missing_event_name);
+  CHECK(error_of(parse(R"([{"event":{"name":"a"}}])")) == aw::ErrorKind::not_an_object);
+  CHECK(error_of(parse(R"({"event":{"name":"a"}})" "\x01")) == aw::ErrorKind::malformed_json);
+}
+
+TEST_CASE("data() is parsed once, on first use, and is null when the body has none") {
+  const auto rec = record_of(parse(R"({"event":{"name":"ticket.created"}})"));
+  CHECK(rec->data().is_null());
+  const auto with_data = record_of(parse(R"({"event":{"name":"x","data":{"k":[1,2]}}})"));
+  const auto* first = &with_data->data();
+  CHECK(*first == nlohmann::json{{"k", {1, 2}}});
+  CHECK(&with_data->data() == first);  // the same tree, not parsed again
 }

@@ -47,7 +47,7 @@ inline std::shared_ptr<const aw::EventRecord> record(
   r->id = id;
   r->name = name;
   r->raw_body = aw::testing::envelope_body(id, name, data);
-  r->data = data;
+  r->set_data(data);
   r->headers = {{"x-allthings-signature", "00"}, {"content-type", "application/json"}};
   r->received_at = std::chrono::system_clock::now();
   return r;

@@ -40,7 +40,7 @@ TEST_CASE("a restart queues every unfinished event again in arrival order, the r
     order.push_back(delivery->record->id);
     CHECK(delivery->attempt == 1);
     CHECK(delivery->record->name == "ticket.created");
-    CHECK(delivery->record->data == nlohmann::json{{"id", "T-1"}});
+    CHECK(delivery->record->data() == nlohmann::json{{"id", "T-1"}});
     CHECK(delivery->record->headers == test::record("x")->headers);
   }
   CHECK(order == std::vector<std::string>{"b", "c", "d"});

@@ -20,7 +20,7 @@ TEST_CASE("SqliteInbox hands events out in arrival order and counts them until f
   REQUIRE(first);
   CHECK(first->record->id == "a");
   CHECK(first->attempt == 1);
-  CHECK(first->record->data == nlohmann::json{{"id", "T-1"}});
+  CHECK(first->record->data() == nlohmann::json{{"id", "T-1"}});
   CHECK(inbox.depth() == 2);  // handed out is not finished
   inbox.complete(*first);
   CHECK(inbox.depth() == 1);

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,10 +25,43 @@ struct EventRecord {
   std::string name;
   std::string urn;
   std::string created_date;
-  nlohmann::json data;  // the envelope's data object (null when the body has none)
   std::string raw_body;
   HeaderList headers;
   std::chrono::system_clock::time_point received_at;
+  // Where data() sits in raw_body; null: the body's root.
+  std::shared_ptr<const nlohmann::json::json_pointer> data_path;
+
+  // The envelope's data object (null when the body has none). Parsed from raw_body the first
+  // time a handler asks, on that worker: acknowledging never waits for a JSON tree, and a
+  // handler that never reads data() never pays for one. Thread-safe.
+  const nlohmann::json& data() const {
+    std::call_once(data_once_, [this] {
+      if (!data_given_) data_ = extract_data();
+    });
+    return data_;
+  }
+
+  // For records built by hand (tests, custom inboxes): data() answers `data` as it is.
+  void set_data(nlohmann::json data) {
+    data_ = std::move(data);
+    data_given_ = true;
+  }
+
+ private:
+  nlohmann::json extract_data() const {
+    auto document = nlohmann::json::parse(raw_body, nullptr, /*allow_exceptions=*/false);
+    if (document.is_discarded()) return nullptr;
+    if (!data_path) return document;
+    try {
+      return document.contains(*data_path) ? std::move(document.at(*data_path)) : nullptr;
+    } catch (const nlohmann::json::exception&) {
+      return nullptr;  // e.g. an array index that is not a number
+    }
+  }
+
+  mutable std::once_flag data_once_;
+  mutable nlohmann::json data_;
+  bool data_given_ = false;
 };
 
 namespace detail {
@@ -114,7 +148,7 @@ class Event {
     return detail::parse_iso8601(record_->created_date);
   }
   // The envelope's data object; null when the body has none.
-  const nlohmann::json& data() const { return record_->data; }
+  const nlohmann::json& data() const { return record_->data(); }
   // The request body exactly as signed.
   const std::string& raw_body() const { return record_->raw_body; }
   // The whole body parsed again (the envelope is not kept parsed beyond data()).
