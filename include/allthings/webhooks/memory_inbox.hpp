@@ -55,8 +55,7 @@ class MemoryInbox final : public Inbox {
     }
     seen_order_.emplace_back(now, record->id);
     ++unfinished_;
-    queue_.push(Delivery{std::move(record), 1, {}});
-    ready_cv_.notify_one();
+    if (queue_.push(Delivery{std::move(record), 1, {}})) ready_cv_.notify_one();
     return Acceptance::accepted;
   }
 

@@ -19,7 +19,14 @@ class DeliveryQueue {
  public:
   using Clock = std::chrono::steady_clock;
 
-  void push(Delivery delivery) { ready_.push_back(std::move(delivery)); }
+  // True when the queue had nothing due before: only then must the owner wake a worker, since
+  // a worker that takes a delivery and sees more wakes the next one itself (wait_next). One
+  // wake-up per event would cost as much as the rest of the hand-off.
+  bool push(Delivery delivery) {
+    const bool was_empty = ready_.empty();
+    ready_.push_back(std::move(delivery));
+    return was_empty;
+  }
 
   void schedule(Clock::time_point due, Delivery delivery) {
     scheduled_.emplace(due, std::move(delivery));
@@ -43,6 +50,7 @@ class DeliveryQueue {
       if (!ready_.empty()) {
         Delivery delivery = std::move(ready_.front());
         ready_.pop_front();
+        if (!ready_.empty()) wake_up.notify_one();  // pass the baton: more work is waiting
         return delivery;
       }
       if (now >= give_up) return std::nullopt;
