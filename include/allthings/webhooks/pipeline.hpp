@@ -77,13 +77,14 @@ class RequestPipeline {
 
     auto parsed = parser_.parse(std::move(body), std::move(headers), clock_());
     if (const auto* kind = std::get_if<ErrorKind>(&parsed)) return refuse_envelope(*kind);
-    auto record = std::get<std::shared_ptr<EventRecord>>(std::move(parsed));
+    // Kept (a reference count, not a copy) to name the event if the inbox refuses it.
+    const std::shared_ptr<const EventRecord> record =
+        std::get<std::shared_ptr<EventRecord>>(std::move(parsed));
 
-    const std::string id = record->id, name = record->name;
     Acceptance acceptance = Acceptance::unavailable;
     try {
-      acceptance = inbox_->accept(std::move(record));
-    } catch (const std::exception&) {
+      acceptance = inbox_->accept(record);
+    } catch (...) {
       acceptance = Acceptance::unavailable;  // a failing store must never turn into a 200
     }
     auto& counters = reporter_->counters();
@@ -95,14 +96,14 @@ class RequestPipeline {
         detail::Counters::bump(counters.duplicates);
         return replies::duplicate;
       case Acceptance::full:
-        reporter_->report(Error{ErrorKind::queue_full, 503, "inbox is at queue_capacity", id,
-                                name});
+        reporter_->report(Error{ErrorKind::queue_full, 503, "inbox is at queue_capacity",
+                                record->id, record->name});
         return replies::queue_full;
       case Acceptance::unavailable:
         break;
     }
     reporter_->report(Error{ErrorKind::inbox_unavailable, 503, "inbox could not store the event",
-                            id, name});
+                            record->id, record->name});
     return replies::inbox_unavailable;
   }
 
