@@ -268,6 +268,9 @@ class SqliteInbox final : public Inbox {
     std::string reason;   // dead letter
     Acceptance result = Acceptance::unavailable;
     bool done = false;
+    // The caller's own wake-up, so a commit wakes exactly the callers it finished rather than
+    // every waiting HTTP thread and worker.
+    std::condition_variable* waiter = nullptr;
   };
 
   static Limits checked_limits(const Options& options, const Settings& settings) {
@@ -302,13 +305,16 @@ class SqliteInbox final : public Inbox {
     submit(write, lock);
   }
 
-  // Queues the write behind those already waiting (so writes for one event land in the order
-  // they were made) and waits until it is committed or has failed.
+  // Queues the write behind those of its kind already waiting (so outcomes for one event land
+  // in the order they were made; its accept was committed before it could have any) and waits
+  // until it is committed or has failed.
   void submit(Write& write, std::unique_lock<std::mutex>& lock) {
     if (stopping_) return;
-    writes_.push_back(&write);
+    std::condition_variable written;
+    write.waiter = &written;
+    (write.kind == Write::Kind::accept ? accepts_ : outcomes_).push_back(&write);
     writes_cv_.notify_one();
-    written_cv_.wait(lock, [&] { return write.done; });
+    written.wait(lock, [&] { return write.done; });
   }
 
   void request_adoption() {
@@ -366,10 +372,14 @@ class SqliteInbox final : public Inbox {
     auto next_maintenance = SteadyClock::now() + settings_.maintenance_interval;
     std::unique_lock<std::mutex> lock(mutex_);
     for (;;) {
-      writes_cv_.wait_until(lock, next_maintenance,
-                            [&] { return stopping_ || !writes_.empty() || adopt_requested_; });
-      if (!writes_.empty()) commit_group(lock);
-      if (stopping_ && writes_.empty()) break;
+      writes_cv_.wait_until(lock, next_maintenance, [&] {
+        return stopping_ || !outcomes_.empty() || !accepts_.empty() || adopt_requested_;
+      });
+      // Outcomes first, in a commit of their own without fsync: a worker waits for its outcome
+      // before taking the next event, so it must not wait behind the accepts' fsync as well.
+      if (!outcomes_.empty()) commit_group(outcomes_, lock);
+      if (!accepts_.empty()) commit_group(accepts_, lock);
+      if (stopping_ && outcomes_.empty() && accepts_.empty()) break;
       const auto now = SteadyClock::now();
       if (now >= next_maintenance || adopt_requested_) {
         const bool due = now >= next_maintenance;
@@ -383,16 +393,17 @@ class SqliteInbox final : public Inbox {
     }
   }
 
-  // Takes the writes waiting now (after the optional group-commit window), commits them in one
-  // transaction and wakes their callers.
-  void commit_group(std::unique_lock<std::mutex>& lock) {
-    if (settings_.group_commit_window.count() > 0 && writes_.size() < settings_.max_batch) {
+  // Takes the writes waiting now in `writes` (for accepts, after the optional group-commit
+  // window), commits them in one transaction and wakes their callers.
+  void commit_group(std::deque<Write*>& writes, std::unique_lock<std::mutex>& lock) {
+    if (&writes == &accepts_ && settings_.group_commit_window.count() > 0 &&
+        writes.size() < settings_.max_batch) {
       writes_cv_.wait_for(lock, settings_.group_commit_window,
-                          [&] { return stopping_ || writes_.size() >= settings_.max_batch; });
+                          [&] { return stopping_ || writes.size() >= settings_.max_batch; });
     }
-    const auto take = std::min(writes_.size(), settings_.max_batch);
-    std::vector<Write*> batch(writes_.begin(), writes_.begin() + static_cast<std::ptrdiff_t>(take));
-    writes_.erase(writes_.begin(), writes_.begin() + static_cast<std::ptrdiff_t>(take));
+    const auto take = std::min(writes.size(), settings_.max_batch);
+    std::vector<Write*> batch(writes.begin(), writes.begin() + static_cast<std::ptrdiff_t>(take));
+    writes.erase(writes.begin(), writes.begin() + static_cast<std::ptrdiff_t>(take));
     // Only this thread adds to held_, so the room can only grow while the batch is written.
     const std::size_t room =
         limits_.queue_capacity > held_.size() ? limits_.queue_capacity - held_.size() : 0;
@@ -404,21 +415,26 @@ class SqliteInbox final : public Inbox {
       last_error_ = *failure;
     } else {
       std::uint64_t stored = 0;
+      bool was_empty = false;
       for (Write* write : batch) {
         if (write->kind != Write::Kind::accept || write->result != Acceptance::accepted) continue;
         held_.insert(write->id);
-        queue_.push(Delivery{write->record, 1, {}});
+        if (queue_.push(Delivery{write->record, 1, {}})) was_empty = true;
         ++stored;
       }
       ++commit_stats_.commits;
       if (stored > 0) {
         ++commit_stats_.event_commits;
         commit_stats_.events_committed += stored;
-        ready_cv_.notify_all();
       }
+      if (was_empty) ready_cv_.notify_one();  // it wakes the next itself if there is more
     }
-    for (Write* write : batch) write->done = true;
-    written_cv_.notify_all();
+    // Notified under the lock: a caller woken otherwise could return and destroy its condition
+    // variable before notify_one() touches it.
+    for (Write* write : batch) {
+      write->done = true;
+      write->waiter->notify_one();
+    }
   }
 
   // One transaction for the outcomes carried over from a failed batch and then `batch`.
@@ -458,6 +474,7 @@ class SqliteInbox final : public Inbox {
           write->result = Acceptance::unavailable;
         } else {
           carried_.push_back(*write);
+          carried_.back().waiter = nullptr;  // its caller is woken with this batch
         }
       }
       return std::string(error.what());
@@ -528,10 +545,10 @@ class SqliteInbox final : public Inbox {
   mutable std::mutex mutex_;
   std::condition_variable ready_cv_;    // next() waiters
   std::condition_variable writes_cv_;   // the committer
-  std::condition_variable written_cv_;  // callers waiting for their write
   detail::DeliveryQueue queue_;
   std::unordered_set<std::string> held_;  // ids of unfinished events: ready, running, scheduled
-  std::deque<Write*> writes_;
+  std::deque<Write*> accepts_;   // writes waiting for the committer, by kind
+  std::deque<Write*> outcomes_;
   bool closed_ = false;
   bool stopping_ = false;
   bool adopt_requested_ = false;
