@@ -415,11 +415,11 @@ class SqliteInbox final : public Inbox {
       last_error_ = *failure;
     } else {
       std::uint64_t stored = 0;
-      bool was_empty = false;
+      bool wake = false;
       for (Write* write : batch) {
         if (write->kind != Write::Kind::accept || write->result != Acceptance::accepted) continue;
         held_.insert(write->id);
-        if (queue_.push(Delivery{write->record, 1, {}})) was_empty = true;
+        if (queue_.push(Delivery{write->record, 1, {}})) wake = true;
         ++stored;
       }
       ++commit_stats_.commits;
@@ -427,7 +427,7 @@ class SqliteInbox final : public Inbox {
         ++commit_stats_.event_commits;
         commit_stats_.events_committed += stored;
       }
-      if (was_empty) ready_cv_.notify_one();  // it wakes the next itself if there is more
+      if (wake) ready_cv_.notify_one();  // it wakes the next itself if there is more
     }
     // Notified under the lock: a caller woken otherwise could return and destroy its condition
     // variable before notify_one() touches it.

@@ -1,7 +1,9 @@
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <cstddef>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -19,13 +21,19 @@ class DeliveryQueue {
  public:
   using Clock = std::chrono::steady_clock;
 
-  // True when the queue had nothing due before: only then must the owner wake a worker, since
-  // a worker that takes a delivery and sees more wakes the next one itself (wait_next). One
-  // wake-up per event would cost as much as the rest of the hand-off.
+  // A worker that finds nothing due while events are flowing waits this long on a timer
+  // before it sleeps until woken, and nobody needs to wake it meanwhile. Under load that turns
+  // a futex wake-up and context switch per event (as costly as the rest of the hand-off) into
+  // one timer wake-up per linger, for at most this much more dispatch latency.
+  static constexpr std::chrono::microseconds linger{1000};
+
+  // True when the owner must wake a worker: the queue had nothing due and no worker lingers.
+  // A worker that takes a delivery and sees more wakes the next one itself (wait_next).
   bool push(Delivery delivery) {
+    last_push_ = Clock::now();
     const bool was_empty = ready_.empty();
     ready_.push_back(std::move(delivery));
-    return was_empty;
+    return was_empty && lingering_ == 0;
   }
 
   void schedule(Clock::time_point due, Delivery delivery) {
@@ -40,6 +48,7 @@ class DeliveryQueue {
                                     std::condition_variable& wake_up,
                                     std::chrono::milliseconds wait, IsClosed is_closed) {
     const auto give_up = Clock::now() + wait;
+    bool lingered = false;
     for (;;) {
       if (is_closed()) return std::nullopt;
       const auto now = Clock::now();
@@ -50,13 +59,21 @@ class DeliveryQueue {
       if (!ready_.empty()) {
         Delivery delivery = std::move(ready_.front());
         ready_.pop_front();
-        if (!ready_.empty()) wake_up.notify_one();  // pass the baton: more work is waiting
+        // Pass the baton: more work is waiting and no lingering worker will come for it.
+        if (!ready_.empty() && lingering_ == 0) wake_up.notify_one();
         return delivery;
       }
       if (now >= give_up) return std::nullopt;
       auto wake = give_up;
       if (!scheduled_.empty() && scheduled_.begin()->first < wake) {
         wake = scheduled_.begin()->first;
+      }
+      if (!lingered && now - last_push_ < linger) {
+        lingered = true;
+        ++lingering_;
+        wake_up.wait_until(lock, std::min(wake, now + linger));
+        --lingering_;
+        continue;
       }
       wake_up.wait_until(lock, wake);
     }
@@ -75,6 +92,8 @@ class DeliveryQueue {
  private:
   std::deque<Delivery> ready_;
   std::multimap<Clock::time_point, Delivery> scheduled_;
+  Clock::time_point last_push_;
+  std::size_t lingering_ = 0;  // workers in their linger wait
 };
 
 }  // namespace allthings::webhooks::detail
