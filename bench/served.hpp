@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -64,6 +65,7 @@ inline bool is_built(Variant v) {
 inline aw::Options default_options() {
   aw::Options options;
   options.secrets = {bench_secret};
+  if (const char* w = std::getenv("BENCH_WORKERS")) options.workers = std::stoul(w);
   return options;
 }
 
