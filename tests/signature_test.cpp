@@ -1,6 +1,12 @@
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <fstream>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include <openssl/evp.h>
 
 #include "support.hpp"
 
@@ -22,6 +28,56 @@ TEST_CASE("HMAC-SHA256 matches the published and independently computed vectors"
     CHECK(aw::testing::sign(v.at("message").get<std::string>(), v.at("key").get<std::string>()) ==
           v.at("hex").get<std::string>());
   }
+}
+
+// HmacSha256Key builds HMAC from SHA-256 states (RFC 2104); OpenSSL's own HMAC is the judge,
+// for keys around the 64-byte block size (longer keys are hashed first) and messages around
+// it, on several threads (each computes in its own scratch context).
+TEST_CASE("HMAC-SHA256 equals OpenSSL's HMAC for keys and messages around the block size") {
+  std::mt19937 random(2026);
+  const auto bytes = [&](std::size_t n) {
+    std::string text(n, '\0');
+    for (char& c : text) c = static_cast<char>(random() & 0xff);
+    return text;
+  };
+  const auto openssl_hmac = [](const std::string& key, const std::string& message) {
+    aw::detail::Sha256Digest out{};
+    std::size_t written = 0;
+    char digest[] = "SHA256";
+    static const unsigned char empty = 0;
+    const auto* key_bytes = key.empty() ? &empty : reinterpret_cast<const unsigned char*>(key.data());
+    REQUIRE(EVP_Q_mac(nullptr, "HMAC", nullptr, digest, nullptr, key_bytes, key.size(),
+                      reinterpret_cast<const unsigned char*>(message.data()), message.size(),
+                      out.data(), out.size(), &written) != nullptr);
+    return out;
+  };
+  std::vector<std::pair<std::string, std::vector<std::string>>> cases;
+  for (std::size_t key_size : {0, 1, 17, 63, 64, 65, 131, 200}) {
+    std::vector<std::string> messages;
+    for (std::size_t size : {0, 1, 55, 56, 63, 64, 65, 1127, 5000}) messages.push_back(bytes(size));
+    cases.emplace_back(bytes(key_size), std::move(messages));
+  }
+  std::vector<aw::detail::HmacSha256Key> keys;
+  for (const auto& c : cases) keys.emplace_back(c.first);
+  std::atomic<int> mismatches{0}, compared{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; ++t) {
+    threads.emplace_back([&] {
+      for (std::size_t k = 0; k < cases.size(); ++k) {
+        for (const auto& message : cases[k].second) {
+          if (keys[k].compute(message) != openssl_hmac(cases[k].first, message)) ++mismatches;
+          ++compared;
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  CHECK(compared == 3 * 8 * 9);
+  CHECK(mismatches == 0);
+  // RFC 4231 case 6: a 131-byte key, hashed before use.
+  const aw::detail::HmacSha256Key long_key(std::string(131, '\xaa'));
+  CHECK(aw::detail::to_hex(long_key.compute("Test Using Larger Than Block-Size Key - Hash Key First")) ==
+        "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
 }
 
 TEST_CASE("timestamps are 1 to 19 digits and nothing else") {

@@ -1,12 +1,12 @@
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <memory>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
@@ -16,48 +16,98 @@ namespace allthings::webhooks::detail {
 
 using Sha256Digest = std::array<unsigned char, 32>;
 
-// One HMAC-SHA256 key, prepared once. OpenSSL 3 makes fetching the algorithm and setting the
-// key the expensive part, so compute() only duplicates the keyed context. Safe to share
-// between threads: compute() never modifies the prepared context.
+// One HMAC-SHA256 key, prepared once: the SHA-256 states after the key's inner and outer pad
+// blocks (RFC 2104), so compute() only copies a state and hashes the message. OpenSSL's
+// EVP_MAC would duplicate a whole keyed MAC context per call instead, about a dozen heap
+// allocations on every request. Safe to share between threads: compute() never modifies
+// the prepared states.
 class HmacSha256Key {
  public:
-  explicit HmacSha256Key(std::string_view key) {
-    static EVP_MAC* const mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
-    if (mac == nullptr) throw std::runtime_error("OpenSSL offers no HMAC implementation");
-    keyed_.reset(EVP_MAC_CTX_new(mac));
-    char digest_name[] = "SHA256";
-    const OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0),
-        OSSL_PARAM_construct_end()};
-    // An empty key still needs a valid pointer.
-    static const unsigned char empty = 0;
-    const auto* key_bytes =
-        key.empty() ? &empty : reinterpret_cast<const unsigned char*>(key.data());
-    if (!keyed_ || EVP_MAC_init(keyed_.get(), key_bytes, key.size(), params) != 1) {
-      throw std::runtime_error("OpenSSL could not prepare an HMAC-SHA256 key");
+  explicit HmacSha256Key(std::string_view key)
+      : inner_(new_context()), outer_(new_context()) {
+    std::array<unsigned char, block_size> block{};  // K0: the key, hashed if longer, zero-padded
+    if (key.size() > block_size) {
+      const auto hashed = hash(key);
+      std::copy(hashed.begin(), hashed.end(), block.begin());
+    } else {
+      std::copy(key.begin(), key.end(), block.begin());
     }
+    const bool ok = absorb_padded(*inner_, block, 0x36) && absorb_padded(*outer_, block, 0x5c);
+    OPENSSL_cleanse(block.data(), block.size());
+    if (!ok) throw std::runtime_error("OpenSSL could not prepare an HMAC-SHA256 key");
   }
 
   Sha256Digest compute(std::string_view message) const {
-    ContextPtr ctx(EVP_MAC_CTX_dup(keyed_.get()));
-    Sha256Digest out{};
-    std::size_t written = 0;
-    if (!ctx ||
-        EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(message.data()),
-                       message.size()) != 1 ||
-        EVP_MAC_final(ctx.get(), out.data(), &written, out.size()) != 1 ||
-        written != out.size()) {
-      throw std::runtime_error("OpenSSL failed to compute HMAC-SHA256");
-    }
+    EVP_MD_CTX* work = scratch();
+    Sha256Digest inner{}, out{};
+    const bool ok = finish(work, *inner_, message, inner) &&
+                    finish(work, *outer_, std::string_view(reinterpret_cast<const char*>(inner.data()),
+                                                          inner.size()),
+                           out);
+    OPENSSL_cleanse(inner.data(), inner.size());
+    if (!ok) throw std::runtime_error("OpenSSL failed to compute HMAC-SHA256");
     return out;
   }
 
  private:
+  static constexpr std::size_t block_size = 64;  // SHA-256's
+
   struct ContextDeleter {
-    void operator()(EVP_MAC_CTX* ctx) const { EVP_MAC_CTX_free(ctx); }
+    void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
   };
-  using ContextPtr = std::unique_ptr<EVP_MAC_CTX, ContextDeleter>;
-  ContextPtr keyed_;
+  using ContextPtr = std::unique_ptr<EVP_MD_CTX, ContextDeleter>;
+
+  // Fetched once: an implicit fetch per use would look the algorithm up again each time.
+  static const EVP_MD* sha256_algorithm() {
+    static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    if (md == nullptr) throw std::runtime_error("OpenSSL offers no SHA-256 implementation");
+    return md;
+  }
+
+  static ContextPtr new_context() {
+    ContextPtr ctx(EVP_MD_CTX_new());
+    if (!ctx || EVP_DigestInit_ex2(ctx.get(), sha256_algorithm(), nullptr) != 1) {
+      throw std::runtime_error("OpenSSL could not start a SHA-256 context");
+    }
+    return ctx;
+  }
+
+  // A context per thread to compute in, so a call allocates only what copying a state does.
+  static EVP_MD_CTX* scratch() {
+    thread_local const ContextPtr ctx = new_context();
+    return ctx.get();
+  }
+
+  static Sha256Digest hash(std::string_view data) {
+    Sha256Digest out{};
+    unsigned int written = 0;
+    if (EVP_Digest(data.data(), data.size(), out.data(), &written, sha256_algorithm(), nullptr) !=
+        1) {
+      throw std::runtime_error("OpenSSL failed to compute SHA-256");
+    }
+    return out;
+  }
+
+  static bool absorb_padded(EVP_MD_CTX& ctx, const std::array<unsigned char, block_size>& key,
+                            unsigned char pad) {
+    std::array<unsigned char, block_size> padded{};
+    for (std::size_t i = 0; i < block_size; ++i) padded[i] = key[i] ^ pad;
+    const bool ok = EVP_DigestUpdate(&ctx, padded.data(), padded.size()) == 1;
+    OPENSSL_cleanse(padded.data(), padded.size());
+    return ok;
+  }
+
+  // work := state, then hashes `data` into `out`.
+  static bool finish(EVP_MD_CTX* work, const EVP_MD_CTX& state, std::string_view data,
+                     Sha256Digest& out) {
+    unsigned int written = 0;
+    return EVP_MD_CTX_copy_ex(work, &state) == 1 &&
+           EVP_DigestUpdate(work, data.data(), data.size()) == 1 &&
+           EVP_DigestFinal_ex(work, out.data(), &written) == 1 && written == out.size();
+  }
+
+  ContextPtr inner_;  // SHA-256 state after (K0 ^ ipad)
+  ContextPtr outer_;  // SHA-256 state after (K0 ^ opad)
 };
 
 inline bool constant_time_equal(const Sha256Digest& a, const Sha256Digest& b) {
