@@ -214,6 +214,17 @@ class EndpointServer final : public ServedVariant {
   aw::WebhookEndpoint endpoint_;
 };
 
+struct NullInbox final : aw::Inbox {
+  aw::Acceptance accept(std::shared_ptr<const aw::EventRecord>) override { return aw::Acceptance::accepted; }
+  std::optional<aw::Delivery> next(std::chrono::milliseconds w) override { std::this_thread::sleep_for(w); return std::nullopt; }
+  void complete(const aw::Delivery&) override {}
+  void retry_later(const aw::Delivery&, std::vector<std::size_t>, std::chrono::milliseconds) override {}
+  void dead_letter(const aw::Delivery&, const std::string&) override {}
+  std::size_t depth() const override { return 0; }
+  void close() override {}
+  std::vector<std::shared_ptr<const aw::EventRecord>> take_unfinished() override { return {}; }
+};
+
 inline std::unique_ptr<ServedVariant> make_served(Variant variant, std::size_t events,
                                                   const std::string& sqlite_path) {
   const aw::Options options = default_options();
@@ -221,6 +232,7 @@ inline std::unique_ptr<ServedVariant> make_served(Variant variant, std::size_t e
     case Variant::ceiling:
       return std::make_unique<CeilingServer>(options);
     case Variant::memory:
+      if (std::getenv("DIAG_NULL")) return std::make_unique<EndpointServer>(options, std::make_shared<NullInbox>(), events);
       return std::make_unique<EndpointServer>(options, nullptr, events);
     case Variant::sqlite:
 #if ALLTHINGS_WEBHOOKS_BENCH_SQLITE

@@ -47,13 +47,15 @@ class MemoryInbox final : public Inbox {
     }
     if (unfinished_ >= limits_.queue_capacity) return Acceptance::full;
 
+    Remembered* remembered = nullptr;
     if (seen != seen_.end()) {
       seen->second = now;
+      remembered = &*seen;
     } else {
       while (seen_.size() >= limits_.dedupe_capacity) forget_oldest();
-      seen_.emplace(record->id, now);
+      remembered = &*seen_.emplace(record->id, now).first;
     }
-    seen_order_.emplace_back(now, record->id);
+    seen_order_.emplace_back(now, remembered);
     ++unfinished_;
     if (queue_.push(Delivery{std::move(record), 1, {}})) ready_cv_.notify_one();
     return Acceptance::accepted;
@@ -123,14 +125,14 @@ class MemoryInbox final : public Inbox {
     }
   }
 
-  // seen_order_ may hold stale entries for ids re-accepted after expiry; only the entry whose
-  // time matches the map removes the id.
+  // seen_order_ may hold stale entries for ids re-accepted after expiry; only the id's latest
+  // entry (its time matches the map's) removes the id. Entries come out in the order they went
+  // in, so the latest comes out last and no entry outlives the element it points to.
   void forget_oldest() {
     if (seen_order_.empty()) return;
-    const auto& [time, id] = seen_order_.front();
-    const auto it = seen_.find(id);
-    if (it != seen_.end() && it->second == time) seen_.erase(it);
+    const auto [time, remembered] = seen_order_.front();
     seen_order_.pop_front();
+    if (remembered->second == time) seen_.erase(remembered->first);
   }
 
   Limits limits_;
@@ -139,8 +141,11 @@ class MemoryInbox final : public Inbox {
   detail::DeliveryQueue queue_;
   std::unordered_map<const EventRecord*, std::shared_ptr<const EventRecord>> handed_out_;
   std::size_t unfinished_ = 0;
+  // Ids remembered for dedupe, and in which order they expire. The order points into the map
+  // (its elements never move) rather than holding a second copy of every id.
+  using Remembered = std::pair<const std::string, WallTime>;
   std::unordered_map<std::string, WallTime> seen_;
-  std::deque<std::pair<WallTime, std::string>> seen_order_;
+  std::deque<std::pair<WallTime, const Remembered*>> seen_order_;
   bool closed_ = false;
 };
 
