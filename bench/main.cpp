@@ -233,7 +233,9 @@ void print_setup(const Flags& f, const bench::RequestPool& pool) {
             << "  server settings (aw::Options defaults, used by every server): http_threads="
             << o.http_threads << " keep_alive_max_count=" << o.keep_alive_max_count
             << " keep_alive_timeout=" << o.keep_alive_timeout.count() << "s; endpoint workers="
-            << o.workers << " queue_capacity=" << o.queue_capacity << "\n";
+            << o.workers << " queue_capacity=" << o.queue_capacity
+            << "; durable endpoint (sqlite): workers=" << bench::durable_workers
+            << ", SqliteInbox defaults\n";
   if (!f.http) return;
   const auto sizes = pool.body_sizes();
   std::cout << "  load: built-in epoll keep-alive client, " << f.client_threads
@@ -537,6 +539,18 @@ void check_targets(Targets& targets, const std::vector<Series>& http,
                   "in-memory inbox at " + std::to_string(c) + " connections: " +
                       fixed(ratio, 2) + " of the ceiling's requests/s (" + grouped(rps) +
                       " vs " + grouped(ceiling_rps) + "; target >= 0.75)");
+  }
+  {
+    const Series* durable = find(http, Variant::sqlite, 64);
+    const Series* m = find(http, Variant::memory, 64);
+    const double rps = durable ? durable->best().rps() : 0;
+    const double memory_rps = m ? m->best().rps() : 0;
+    const double ratio = memory_rps > 0 ? rps / memory_rps : 0;
+    const bool trusted = durable && m && !durable->best().disturbed() && !m->best().disturbed();
+    targets.check(durable && m, ratio >= 0.40, trusted,
+                  "durable inbox at 64 connections: " + fixed(ratio, 2) +
+                      " of the in-memory inbox's requests/s (" + grouped(rps) + " vs " +
+                      grouped(memory_rps) + "; target >= 0.40)");
   }
   {
     const Series* m = find(http, Variant::memory, 16);

@@ -61,6 +61,11 @@ inline bool is_built(Variant v) {
 #endif
 }
 
+// Workers for the durable inbox, as the README sizes them: each worker waits for its event's
+// outcome to be committed before it takes the next, so a fast handler needs more workers to
+// keep up with group-committed accepts than it does in memory.
+constexpr std::size_t durable_workers = 16;
+
 // aw::Options as a user gets them, plus the secret the deliveries are signed with.
 inline aw::Options default_options() {
   aw::Options options;
@@ -234,14 +239,17 @@ inline std::unique_ptr<ServedVariant> make_served(Variant variant, std::size_t e
     case Variant::memory:
       if (std::getenv("DIAG_NULL")) return std::make_unique<EndpointServer>(options, std::make_shared<NullInbox>(), events);
       return std::make_unique<EndpointServer>(options, nullptr, events);
-    case Variant::sqlite:
+    case Variant::sqlite: {
 #if ALLTHINGS_WEBHOOKS_BENCH_SQLITE
+      aw::Options durable = options;
+      durable.workers = durable_workers;
       return std::make_unique<EndpointServer>(
-          options, std::make_shared<aw::SqliteInbox>(sqlite_path, options), events);
+          durable, std::make_shared<aw::SqliteInbox>(sqlite_path, durable), events);
 #else
       (void)sqlite_path;
       throw std::runtime_error("this build has no durable inbox (SqliteInbox)");
 #endif
+    }
   }
   throw std::logic_error("unknown variant");
 }
