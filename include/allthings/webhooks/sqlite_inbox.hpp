@@ -129,7 +129,7 @@ class SqliteInboxFile {
 // letters stay on disk until requeued. One SqliteInbox per file at a time; other processes
 // may inspect it and requeue dead letters through SqliteInboxFile meanwhile.
 // Workers wait for their outcome's commit, so each finishes at most one event per commit:
-// with fast handlers on a disk with slow fsync, more workers process more.
+// with fast handlers, use more workers than with MemoryInbox (the README suggests 16).
 class SqliteInbox final : public Inbox {
  public:
   using Settings = SqliteInboxSettings;
@@ -180,8 +180,8 @@ class SqliteInbox final : public Inbox {
   }
 
   // Outcomes return once committed, so an event finished before its process died never runs
-  // again. Their commits skip the fsync unless they share one with accepts: after a power
-  // loss, an event finished moments before may run again (never one acknowledged is lost).
+  // again. Their commits skip the fsync (only accepts need one): after a power loss, an event
+  // finished moments before may run again (never one acknowledged is lost).
   void complete(const Delivery& delivery) override {
     finish(delivery, Write::Kind::complete, std::string());
   }
