@@ -690,21 +690,8 @@ class JsonGenerator {
     do {
       cp = static_cast<std::uint32_t>(one_of_ranges());
     } while (cp >= 0xD800 && cp <= 0xDFFF);
-    if (cp < 0x80) {
-      out += static_cast<char>(cp < 0x20 ? 'c' : cp);
-    } else if (cp < 0x800) {
-      out += static_cast<char>(0xC0 | (cp >> 6));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-      out += static_cast<char>(0xE0 | (cp >> 12));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-      out += static_cast<char>(0xF0 | (cp >> 18));
-      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
+    // Encoded by the scanner's own encoder: nlohmann, not the encoder, judges the result.
+    aw::detail::json_scan::append_utf8(out, cp < 0x20 ? static_cast<std::uint32_t>('c') : cp);
   }
 
   std::size_t one_of_ranges() {
