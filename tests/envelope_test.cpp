@@ -104,3 +104,11 @@ TEST_CASE("data() is parsed once, on first use, and is null when the body has no
   CHECK(*first == nlohmann::json{{"k", {1, 2}}});
   CHECK(&with_data->data() == first);  // the same tree, not parsed again
 }
+
+TEST_CASE("a duplicated envelope is read whole from its last copy, as data() reads it") {
+  const auto rec = record_of(parse(R"({"event":{"id":"e1","name":"ticket.created","data":{"x":1}},)"
+                                   R"("event":{"name":"ticket.updated","data":{"x":2}}})"));
+  CHECK(rec->name == "ticket.updated");
+  CHECK(rec->id.rfind("sha256:", 0) == 0);  // the last copy has no id: none from the first
+  CHECK(rec->data() == nlohmann::json{{"x", 2}});
+}

@@ -132,7 +132,7 @@ class MemoryInbox final : public Inbox {
     if (seen_order_.empty()) return;
     const auto [time, remembered] = seen_order_.front();
     seen_order_.pop_front();
-    if (remembered->second == time) seen_.erase(remembered->first);
+    if (remembered->second == time) seen_.erase(seen_.find(remembered->first));
   }
 
   Limits limits_;

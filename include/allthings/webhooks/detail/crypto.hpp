@@ -27,8 +27,9 @@ class HmacSha256Key {
       : inner_(new_context()), outer_(new_context()) {
     std::array<unsigned char, block_size> block{};  // K0: the key, hashed if longer, zero-padded
     if (key.size() > block_size) {
-      const auto hashed = hash(key);
+      auto hashed = hash(key);
       std::copy(hashed.begin(), hashed.end(), block.begin());
+      OPENSSL_cleanse(hashed.data(), hashed.size());
     } else {
       std::copy(key.begin(), key.end(), block.begin());
     }

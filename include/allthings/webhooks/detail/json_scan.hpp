@@ -209,11 +209,11 @@ struct PointerValues {
   std::array<std::optional<std::string>, N> values;
 };
 
-// Scans JSON texts for the scalars at N fixed JSON pointers. As in a SAX pass, a later
-// duplicate key replaces what an earlier one gave.
+// Scans JSON texts for the scalars at N fixed JSON pointers. As in a parsed tree, a later
+// duplicate key replaces the whole value an earlier one gave, also what lay deeper in it.
 template <std::size_t N>
 class PointerScanner {
-  static_assert(N <= 32, "pointer sets are kept in a 32-bit mask");
+  static_assert(N < 32, "pointer sets are kept in a 32-bit mask");
 
  public:
   using Tokens = std::vector<std::string>;  // reference tokens, unescaped, root first
@@ -305,11 +305,12 @@ class PointerScanner {
     bool value(Mask mask, bool& opened) {
       if (p_ == end_) return false;
       const Mask here = ending_here(mask);
+      // Forget what an earlier duplicate of this value gave, at it or anywhere below it.
+      absent(mask);
       switch (*p_) {
         case '{':
         case '[': {
           if (containers_.empty()) root_is_object_ = *p_ == '{';
-          absent(here);
           containers_.push(*p_ == '[' ? Container::array : Container::object);
           const Mask deeper = mask & ~here;
           // Only levels that lead to a pointer are tracked, so they are always the outermost.
@@ -326,11 +327,11 @@ class PointerScanner {
           return true;
         }
         case 't':
-          return literal("true", here);
+          return literal("true");
         case 'f':
-          return literal("false", here);
+          return literal("false");
         case 'n':
-          return literal("null", here);
+          return literal("null");
         default:
           return number(here);
       }
@@ -406,13 +407,13 @@ class PointerScanner {
       for_each_bit(here, [&](std::size_t i) { values_[i].reset(); });
     }
 
-    bool literal(std::string_view word, Mask here) {
+    // true, false or null: never a value a pointer reports (value() already made it absent).
+    bool literal(std::string_view word) {
       if (static_cast<std::size_t>(end_ - p_) < word.size() ||
           std::memcmp(p_, word.data(), word.size()) != 0) {
         return false;
       }
       p_ += word.size();
-      absent(here);
       return true;
     }
 
