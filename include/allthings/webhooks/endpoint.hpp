@@ -91,8 +91,9 @@ struct EndpointCore {
       return answer_and_close(res, ErrorKind::body_too_large, replies::body_too_large,
                               "Content-Length exceeds max_body_bytes");
     }
-    if (req.has_header("Content-Type") && !trim(req.get_header_value("Content-Type")).empty() &&
-        !is_json_media_type(req.get_header_value("Content-Type"))) {
+    // One lookup per header: each is a case-insensitive search of the request's headers.
+    const auto content_type = req.get_header_value("Content-Type");  // empty when absent
+    if (!trim(content_type).empty() && !is_json_media_type(content_type)) {
       return answer_and_close(res, ErrorKind::unsupported_media_type,
                               replies::unsupported_media_type, "Content-Type is not JSON");
     }

@@ -377,8 +377,8 @@ class SqliteInbox final : public Inbox {
       });
       // Outcomes first, in a commit of their own without fsync: a worker waits for its outcome
       // before taking the next event, so it must not wait behind the accepts' fsync as well.
-      if (!outcomes_.empty()) commit_group(outcomes_, lock);
-      if (!accepts_.empty()) commit_group(accepts_, lock);
+      if (!outcomes_.empty()) commit_group(outcomes_, std::chrono::microseconds(0), lock);
+      if (!accepts_.empty()) commit_group(accepts_, settings_.group_commit_window, lock);
       if (stopping_ && outcomes_.empty() && accepts_.empty()) break;
       const auto now = SteadyClock::now();
       if (now >= next_maintenance || adopt_requested_) {
@@ -393,12 +393,12 @@ class SqliteInbox final : public Inbox {
     }
   }
 
-  // Takes the writes waiting now in `writes` (for accepts, after the optional group-commit
-  // window), commits them in one transaction and wakes their callers.
-  void commit_group(std::deque<Write*>& writes, std::unique_lock<std::mutex>& lock) {
-    if (&writes == &accepts_ && settings_.group_commit_window.count() > 0 &&
-        writes.size() < settings_.max_batch) {
-      writes_cv_.wait_for(lock, settings_.group_commit_window,
+  // Takes the writes waiting in `writes` after waiting up to `window` for more, commits them in
+  // one transaction and wakes their callers.
+  void commit_group(std::deque<Write*>& writes, std::chrono::microseconds window,
+                    std::unique_lock<std::mutex>& lock) {
+    if (window.count() > 0 && writes.size() < settings_.max_batch) {
+      writes_cv_.wait_for(lock, window,
                           [&] { return stopping_ || writes.size() >= settings_.max_batch; });
     }
     const auto take = std::min(writes.size(), settings_.max_batch);

@@ -16,6 +16,23 @@ namespace allthings::webhooks::detail {
 
 using Sha256Digest = std::array<unsigned char, 32>;
 
+// Fetched once: an implicit fetch per use would look the algorithm up again each time.
+inline const EVP_MD* sha256_algorithm() {
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  if (md == nullptr) throw std::runtime_error("OpenSSL offers no SHA-256 implementation");
+  return md;
+}
+
+inline Sha256Digest sha256(std::string_view data) {
+  Sha256Digest out{};
+  unsigned int written = 0;
+  if (EVP_Digest(data.data(), data.size(), out.data(), &written, sha256_algorithm(), nullptr) !=
+      1) {
+    throw std::runtime_error("OpenSSL failed to compute SHA-256");
+  }
+  return out;
+}
+
 // One HMAC-SHA256 key, prepared once: the SHA-256 states after the key's inner and outer pad
 // blocks (RFC 2104), so compute() only copies a state and hashes the message. OpenSSL's
 // EVP_MAC would duplicate a whole keyed MAC context per call instead, about a dozen heap
@@ -27,7 +44,7 @@ class HmacSha256Key {
       : inner_(new_context()), outer_(new_context()) {
     std::array<unsigned char, block_size> block{};  // K0: the key, hashed if longer, zero-padded
     if (key.size() > block_size) {
-      auto hashed = hash(key);
+      auto hashed = sha256(key);
       std::copy(hashed.begin(), hashed.end(), block.begin());
       OPENSSL_cleanse(hashed.data(), hashed.size());
     } else {
@@ -58,13 +75,6 @@ class HmacSha256Key {
   };
   using ContextPtr = std::unique_ptr<EVP_MD_CTX, ContextDeleter>;
 
-  // Fetched once: an implicit fetch per use would look the algorithm up again each time.
-  static const EVP_MD* sha256_algorithm() {
-    static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-    if (md == nullptr) throw std::runtime_error("OpenSSL offers no SHA-256 implementation");
-    return md;
-  }
-
   static ContextPtr new_context() {
     ContextPtr ctx(EVP_MD_CTX_new());
     if (!ctx || EVP_DigestInit_ex2(ctx.get(), sha256_algorithm(), nullptr) != 1) {
@@ -77,16 +87,6 @@ class HmacSha256Key {
   static EVP_MD_CTX* scratch() {
     thread_local const ContextPtr ctx = new_context();
     return ctx.get();
-  }
-
-  static Sha256Digest hash(std::string_view data) {
-    Sha256Digest out{};
-    unsigned int written = 0;
-    if (EVP_Digest(data.data(), data.size(), out.data(), &written, sha256_algorithm(), nullptr) !=
-        1) {
-      throw std::runtime_error("OpenSSL failed to compute SHA-256");
-    }
-    return out;
   }
 
   static bool absorb_padded(EVP_MD_CTX& ctx, const std::array<unsigned char, block_size>& key,
@@ -113,15 +113,6 @@ class HmacSha256Key {
 
 inline bool constant_time_equal(const Sha256Digest& a, const Sha256Digest& b) {
   return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
-}
-
-inline Sha256Digest sha256(std::string_view data) {
-  Sha256Digest out{};
-  unsigned int written = 0;
-  if (EVP_Digest(data.data(), data.size(), out.data(), &written, EVP_sha256(), nullptr) != 1) {
-    throw std::runtime_error("OpenSSL failed to compute SHA-256");
-  }
-  return out;
 }
 
 inline std::string to_hex(const Sha256Digest& digest) {

@@ -45,8 +45,7 @@ inline bool is_json_media_type(std::string_view content_type) {
 
 // Content-Length as a number; nullopt when absent or not a plain decimal.
 inline std::optional<std::uint64_t> content_length(const httplib::Request& req) {
-  if (!req.has_header("Content-Length")) return std::nullopt;
-  const auto text = req.get_header_value("Content-Length");
+  const auto text = req.get_header_value("Content-Length");  // empty when absent
   if (text.empty() || text.size() > 19) return std::nullopt;
   std::uint64_t value = 0;
   for (char c : text) {
