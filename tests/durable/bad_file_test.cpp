@@ -13,20 +13,7 @@ namespace {
 // What constructing an inbox on `path` throws; empty when it does not throw.
 std::string construction_error(const std::string& path) {
   test::ManualClock clock;
-  try {
-    aw::SqliteInbox inbox(path, test::inbox_options(clock));
-  } catch (const std::runtime_error& error) {
-    return error.what();
-  }
-  return {};
-}
-
-void run_sql(const std::string& path, const char* sql) {
-  sqlite3* db = nullptr;
-  sqlite3_open(path.c_str(), &db);
-  const int rc = sqlite3_exec(db, sql, nullptr, nullptr, nullptr);
-  sqlite3_close(db);
-  REQUIRE(rc == SQLITE_OK);
+  return test::error_of([&] { aw::SqliteInbox inbox(path, test::inbox_options(clock)); });
 }
 
 // An inbox file with enough events to span many pages.
@@ -55,7 +42,7 @@ TEST_CASE("a file that is not a SQLite database is refused and left as it was") 
 TEST_CASE("another application's SQLite database is refused, naming its tables") {
   test::ScratchDir dir;
   const auto path = dir.file("crm.db");
-  run_sql(path, "CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT);"
+  test::run_sql(path, "CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT);"
                 "INSERT INTO customers (name) VALUES ('Ada');");
   const auto before = test::file_bytes(path);
   const auto error = construction_error(path);
@@ -83,10 +70,10 @@ TEST_CASE("an inbox written by a newer schema version is refused") {
   test::ScratchDir dir;
   const auto path = dir.file("inbox.db");
   make_inbox(path);
-  run_sql(path, "PRAGMA user_version = 2");
+  test::run_sql(path, "PRAGMA user_version = 3");
   const auto error = construction_error(path);
   CHECK(error.find(path) != std::string::npos);
-  CHECK(error.find("schema version 2, newer") != std::string::npos);
+  CHECK(error.find("schema version 3, newer") != std::string::npos);
 }
 
 TEST_CASE("a path that cannot be opened as a file is refused") {

@@ -68,6 +68,26 @@ inline aw::Options inbox_options(ManualClock& clock, std::size_t capacity = 100)
   return o;
 }
 
+// Runs `sql` on the file through a connection of its own.
+inline void run_sql(const std::string& path, const char* sql) {
+  sqlite3* db = nullptr;
+  sqlite3_open(path.c_str(), &db);
+  const int rc = sqlite3_exec(db, sql, nullptr, nullptr, nullptr);
+  sqlite3_close(db);
+  if (rc != SQLITE_OK) throw std::runtime_error(std::string("run_sql failed: ") + sql);
+}
+
+// What `action` throws as a std::runtime_error; empty when it does not throw.
+template <class Action>
+std::string error_of(Action&& action) {
+  try {
+    action();
+  } catch (const std::runtime_error& error) {
+    return error.what();
+  }
+  return {};
+}
+
 // Reads the inbox's file through a read-only connection of its own, as a second process
 // would: what it sees is committed.
 class DatabaseFile {

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "detail/delivery_queue.hpp"
+#include "detail/outcome_log.hpp"
 #include "detail/sqlite.hpp"
 #include "detail/sqlite_inbox_schema.hpp"
 #include "detail/sqlite_inbox_store.hpp"
@@ -123,13 +124,15 @@ class SqliteInboxFile {
 
 // An Inbox whose state lives in one SQLite file. accept() returns after the commit; concurrent
 // accepts share one transaction and one fsync (a committer thread takes every write waiting
-// and commits them together). On construction, every event accepted and not finished, also
-// those that were running when the process died, is queued again, with retry times kept.
+// and commits them together). Outcomes (complete, retry, dead letter) are appended to an
+// outcome log next to the file (path + "-outcomes0" and "-outcomes1", see
+// detail/outcome_log.hpp) and folded into the next commit, so a worker never waits for one.
+// On construction, the outcome log is applied, then every event accepted and not finished,
+// also those that were running when the process died, is queued again, with retry times kept.
 // Completed events are remembered for the dedupe window, then pruned in the background. Dead
-// letters stay on disk until requeued. One SqliteInbox per file at a time; other processes
-// may inspect it and requeue dead letters through SqliteInboxFile meanwhile.
-// Workers wait for their outcome's commit, so each finishes at most one event per commit:
-// with fast handlers, use more workers than with MemoryInbox (the README suggests 16).
+// letters stay on disk until requeued. One SqliteInbox per file at a time (a second one fails
+// at construction); other processes may inspect it and requeue dead letters through
+// SqliteInboxFile meanwhile, and see outcomes once committed (within maintenance_interval).
 class SqliteInbox final : public Inbox {
  public:
   using Settings = SqliteInboxSettings;
@@ -145,7 +148,9 @@ class SqliteInbox final : public Inbox {
         parser_(options.envelope),
         store_(detail::open_inbox_database(path_, {settings_.busy_timeout, settings_.max_size_bytes,
                                                    settings_.check_integrity_on_open, true})),
-        file_(path_, settings_.busy_timeout) {
+        file_(path_, settings_.busy_timeout),
+        log_(path_ + "-outcomes") {
+    apply_logged_outcomes();
     load_pending();
     committer_ = std::thread([this] { commit_loop(); });
   }
@@ -167,7 +172,6 @@ class SqliteInbox final : public Inbox {
   Acceptance accept(std::shared_ptr<const EventRecord> record) override {
     Write write;
     write.kind = Write::Kind::accept;
-    write.id = record->id;
     write.record = std::move(record);
     std::unique_lock<std::mutex> lock(mutex_);
     submit(write, lock);
@@ -179,29 +183,34 @@ class SqliteInbox final : public Inbox {
     return queue_.wait_next(lock, ready_cv_, wait, [this] { return closed_; });
   }
 
-  // Outcomes return once committed, so an event finished before its process died never runs
-  // again. Their commits skip the fsync (only accepts need one): after a power loss, an event
-  // finished moments before may run again (never one acknowledged is lost).
+  // Outcomes return once the outcome log has them, so an event finished before its process
+  // died never runs again. Neither the log nor their commits wait for an fsync (only accepts
+  // need one): after a power loss, an event finished moments before may run again (never one
+  // acknowledged is lost).
   void complete(const Delivery& delivery) override {
-    finish(delivery, Write::Kind::complete, std::string());
+    finish(outcome(detail::Outcome::Kind::complete, delivery));
   }
 
   void dead_letter(const Delivery& delivery, const std::string& reason) override {
-    finish(delivery, Write::Kind::dead_letter, reason);
+    auto dead = outcome(detail::Outcome::Kind::dead_letter, delivery);
+    dead.reason = reason;
+    finish(std::move(dead));
   }
 
   void retry_later(const Delivery& delivery, std::vector<std::size_t> failed_handlers,
                    std::chrono::milliseconds delay) override {
-    Write write = outcome(Write::Kind::retry, delivery);
-    write.attempt = delivery.attempt + 1;
-    write.handlers = failed_handlers;
-    write.at += delay;  // persisted on the wall clock, so the back-off survives a restart
-    std::unique_lock<std::mutex> lock(mutex_);
-    if (held_.count(delivery.record->id) == 0) return;
-    queue_.schedule(SteadyClock::now() + delay,
-                       Delivery{delivery.record, delivery.attempt + 1, std::move(failed_handlers)});
-    ready_cv_.notify_all();  // a waiter may now have to wake earlier
-    submit(write, lock);
+    auto retry = outcome(detail::Outcome::Kind::retry, delivery);
+    retry.attempt = delivery.attempt + 1;
+    retry.handlers = failed_handlers;
+    retry.at += delay;  // persisted on the wall clock, so the back-off survives a restart
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (held_.count(delivery.record->id) == 0) return;
+      queue_.schedule(SteadyClock::now() + delay,
+                      Delivery{delivery.record, delivery.attempt + 1, std::move(failed_handlers)});
+      ready_cv_.notify_all();  // a waiter may now have to wake earlier
+    }
+    record_outcome(retry);
   }
 
   std::size_t depth() const override {
@@ -218,16 +227,28 @@ class SqliteInbox final : public Inbox {
   // Nothing is lost: unfinished events stay on disk and run again at the next start.
   std::vector<std::shared_ptr<const EventRecord>> take_unfinished() override { return {}; }
 
-  // The SqliteInboxFile operations on this inbox's file. A requeued event is queued at once.
-  std::vector<DeadLetter> dead_letters() const { return file_.dead_letters(); }
-  std::optional<StoredEvent> find(const std::string& id) const { return file_.find(id); }
-  std::size_t count(StoredState state) const { return file_.count(state); }
+  // The SqliteInboxFile operations on this inbox's file, after every outcome reported so far
+  // is committed. A requeued event is queued at once.
+  std::vector<DeadLetter> dead_letters() const {
+    commit_outcomes();
+    return file_.dead_letters();
+  }
+  std::optional<StoredEvent> find(const std::string& id) const {
+    commit_outcomes();
+    return file_.find(id);
+  }
+  std::size_t count(StoredState state) const {
+    commit_outcomes();
+    return file_.count(state);
+  }
   bool requeue(const std::string& id) {
+    commit_outcomes();
     const bool requeued = file_.requeue(id);
     if (requeued) request_adoption();
     return requeued;
   }
   std::size_t requeue_all() {
+    commit_outcomes();
     const auto requeued = file_.requeue_all();
     if (requeued > 0) request_adoption();
     return requeued;
@@ -258,14 +279,12 @@ class SqliteInbox final : public Inbox {
 
   // A write for the committer. Callers keep it on their stack and wait until `done`.
   struct Write {
-    enum class Kind { accept, complete, retry, dead_letter };
+    // accept: store `record`. outcome: one the outcome log could not take. flush: commit the
+    // outcomes logged so far.
+    enum class Kind { accept, outcome, flush };
     Kind kind = Kind::accept;
-    std::string id;
     std::shared_ptr<const EventRecord> record;  // accept
-    int attempt = 0;
-    std::vector<std::size_t> handlers;
-    detail::WallTime at;  // finished at, or (retry) due at
-    std::string reason;   // dead letter
+    detail::Outcome outcome;                    // outcome
     Acceptance result = Acceptance::unavailable;
     bool done = false;
     // The caller's own wake-up, so a commit wakes exactly the callers it finished rather than
@@ -287,28 +306,57 @@ class SqliteInbox final : public Inbox {
     return {options.queue_capacity, options.dedupe_window, options.clock};
   }
 
-  Write outcome(Write::Kind kind, const Delivery& delivery) const {
-    Write write;
-    write.kind = kind;
-    write.id = delivery.record->id;
-    write.attempt = delivery.attempt;
-    write.handlers = delivery.pending_handlers;
-    write.at = limits_.clock();
-    return write;
+  detail::Outcome outcome(detail::Outcome::Kind kind, const Delivery& delivery) const {
+    detail::Outcome outcome;
+    outcome.kind = kind;
+    outcome.id = delivery.record->id;
+    outcome.attempt = delivery.attempt;
+    outcome.handlers = delivery.pending_handlers;
+    outcome.at = limits_.clock();
+    return outcome;
   }
 
-  void finish(const Delivery& delivery, Write::Kind kind, std::string reason) {
-    Write write = outcome(kind, delivery);
-    write.reason = std::move(reason);
+  void finish(const detail::Outcome& outcome) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (held_.erase(outcome.id) == 0) return;
+    }
+    record_outcome(outcome);
+  }
+
+  // Appends the outcome to the log, or, when the log cannot take it, commits it and waits.
+  // Either way it survives a kill of the process once this returns.
+  void record_outcome(const detail::Outcome& outcome) {
+    std::size_t logged = 0;
+    if (log_.append(outcome, &logged)) {
+      // Commits fold logged outcomes in as they go; without accepts to commit, a full batch
+      // of them calls for a commit of its own.
+      if (logged == settings_.max_batch) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        log_full_ = true;
+        writes_cv_.notify_one();
+      }
+      return;
+    }
+    Write write;
+    write.kind = Write::Kind::outcome;
+    write.outcome = outcome;
     std::unique_lock<std::mutex> lock(mutex_);
-    if (held_.erase(delivery.record->id) == 0) return;
+    submit(write, lock);
+  }
+
+  // Returns once every outcome reported before the call is committed.
+  void commit_outcomes() const {
+    Write write;
+    write.kind = Write::Kind::flush;
+    std::unique_lock<std::mutex> lock(mutex_);
     submit(write, lock);
   }
 
   // Queues the write behind those of its kind already waiting (so outcomes for one event land
   // in the order they were made; its accept was committed before it could have any) and waits
   // until it is committed or has failed.
-  void submit(Write& write, std::unique_lock<std::mutex>& lock) {
+  void submit(Write& write, std::unique_lock<std::mutex>& lock) const {
     if (stopping_) return;
     std::condition_variable written;
     write.waiter = &written;
@@ -355,6 +403,26 @@ class SqliteInbox final : public Inbox {
     }
   }
 
+  // Outcomes logged by an earlier run and not yet in the database (it may have been killed
+  // between the two) are applied before anything is queued, so a finished event stays finished.
+  void apply_logged_outcomes() {
+    try {
+      const auto logged = log_.read_all();
+      auto last_seq = store_.applied_outcome_seq();
+      detail::sqlite::WriteTransaction transaction(store_.connection());
+      for (const auto& entry : logged) {
+        if (entry.seq <= last_seq) continue;  // already applied before the log was emptied
+        store_.apply(entry.outcome);
+        last_seq = entry.seq;
+      }
+      store_.set_applied_outcome_seq(last_seq);
+      transaction.commit();
+      log_.reset(last_seq);
+    } catch (const detail::sqlite::Error& error) {
+      throw detail::InboxFileError(path_, detail::inbox_file::describe_read_failure(error));
+    }
+  }
+
   void load_pending() {
     try {
       const auto wall_now = limits_.clock();
@@ -373,52 +441,59 @@ class SqliteInbox final : public Inbox {
     std::unique_lock<std::mutex> lock(mutex_);
     for (;;) {
       writes_cv_.wait_until(lock, next_maintenance, [&] {
-        return stopping_ || !outcomes_.empty() || !accepts_.empty() || adopt_requested_;
+        return stopping_ || !outcomes_.empty() || !accepts_.empty() || log_full_ ||
+               adopt_requested_;
       });
-      // Outcomes first, in a commit of their own without fsync: a worker waits for its outcome
-      // before taking the next event, so it must not wait behind the accepts' fsync as well.
-      if (!outcomes_.empty()) commit_group(outcomes_, std::chrono::microseconds(0), lock);
-      if (!accepts_.empty()) commit_group(accepts_, settings_.group_commit_window, lock);
-      if (stopping_ && outcomes_.empty() && accepts_.empty()) break;
       const auto now = SteadyClock::now();
-      if (now >= next_maintenance || adopt_requested_) {
-        const bool due = now >= next_maintenance;
+      const bool due = now >= next_maintenance;
+      // Maintenance and stopping commit the logged outcomes too, so none waits for long.
+      if (!accepts_.empty() || !outcomes_.empty() || log_full_ || due || stopping_) {
+        commit_group(lock);
+      }
+      if (stopping_ && outcomes_.empty() && accepts_.empty()) break;
+      if (due || adopt_requested_) {
         const bool more_to_prune = maintain(lock, due);
         if (due) next_maintenance = more_to_prune ? now : now + settings_.maintenance_interval;
       }
     }
-    if (!carried_.empty()) {
-      lock.unlock();
-      write_batch({}, 0);  // a last try for outcomes whose write failed earlier
-    }
   }
 
-  // Takes the writes waiting in `writes` after waiting up to `window` for more, commits them in
-  // one transaction and wakes their callers.
-  void commit_group(std::deque<Write*>& writes, std::chrono::microseconds window,
-                    std::unique_lock<std::mutex>& lock) {
-    if (window.count() > 0 && writes.size() < settings_.max_batch) {
+  // Takes the writes waiting (after waiting up to group_commit_window for more accepts) and
+  // the outcomes logged, commits them in one transaction and wakes their callers.
+  void commit_group(std::unique_lock<std::mutex>& lock) {
+    log_full_ = false;
+    const auto window = settings_.group_commit_window;
+    if (window.count() > 0 && !accepts_.empty() && accepts_.size() < settings_.max_batch) {
       writes_cv_.wait_for(lock, window,
-                          [&] { return stopping_ || writes.size() >= settings_.max_batch; });
+                          [&] { return stopping_ || accepts_.size() >= settings_.max_batch; });
     }
-    const auto take = std::min(writes.size(), settings_.max_batch);
-    std::vector<Write*> batch(writes.begin(), writes.begin() + static_cast<std::ptrdiff_t>(take));
-    writes.erase(writes.begin(), writes.begin() + static_cast<std::ptrdiff_t>(take));
+    const auto take = std::min(accepts_.size(), settings_.max_batch);
+    std::vector<Write*> batch(outcomes_.begin(), outcomes_.end());
+    outcomes_.clear();
+    batch.insert(batch.end(), accepts_.begin(),
+                 accepts_.begin() + static_cast<std::ptrdiff_t>(take));
+    accepts_.erase(accepts_.begin(), accepts_.begin() + static_cast<std::ptrdiff_t>(take));
     // Only this thread adds to held_, so the room can only grow while the batch is written.
     const std::size_t room =
         limits_.queue_capacity > held_.size() ? limits_.queue_capacity - held_.size() : 0;
     lock.unlock();
-    const auto failure = write_batch(batch, room);
+    // Taken after the writes: an outcome logged before a flush was submitted is in this batch.
+    carried_.merge(log_.take());
+    const bool writes_something =
+        !carried_.outcomes.empty() || std::any_of(batch.begin(), batch.end(), [](Write* write) {
+          return write->kind != Write::Kind::flush;
+        });
+    const auto failure = writes_something ? write_batch(batch, room) : std::nullopt;
     lock.lock();
 
     if (failure) {
       last_error_ = *failure;
-    } else {
+    } else if (writes_something) {
       std::uint64_t stored = 0;
       bool wake = false;
       for (Write* write : batch) {
         if (write->kind != Write::Kind::accept || write->result != Acceptance::accepted) continue;
-        held_.insert(write->id);
+        held_.insert(write->record->id);
         if (queue_.push(Delivery{write->record, 1, {}})) wake = true;
         ++stored;
       }
@@ -437,60 +512,47 @@ class SqliteInbox final : public Inbox {
     }
   }
 
-  // One transaction for the outcomes carried over from a failed batch and then `batch`.
+  // One transaction for the outcomes carried (logged, or left by a failed batch) and `batch`.
   // Returns why it failed, if it did: accepts are then `unavailable` and outcomes are carried
   // over to the next transaction (they are idempotent).
   std::optional<std::string> write_batch(const std::vector<Write*>& batch, std::size_t room) {
-    const auto now = limits_.clock();
     const bool has_accepts = std::any_of(batch.begin(), batch.end(), [](const Write* write) {
       return write->kind == Write::Kind::accept;
     });
+    const auto now = limits_.clock();
     try {
       // An accept's commit waits for the fsync: that is what the 200 promises. Outcomes alone
-      // need only survive a crash of this process; fsync'ing each would hold every worker up.
+      // need only survive a crash of this process, like the log they come from.
       store_.sync_commits(has_accepts);
       detail::sqlite::WriteTransaction transaction(store_.connection());
-      for (const auto& write : carried_) write_outcome(write);
+      for (const auto& entry : carried_.outcomes) store_.apply(entry.outcome);
+      if (carried_.last_seq > 0) store_.set_applied_outcome_seq(carried_.last_seq);
       std::size_t stored = 0;
       for (Write* write : batch) {
-        if (write->kind != Write::Kind::accept) {
-          write_outcome(*write);
+        if (write->kind == Write::Kind::outcome) {
+          store_.apply(write->outcome);
+        } else if (write->kind != Write::Kind::accept) {
+          continue;
         } else if (stored < room) {
           const bool inserted = store_.insert_new(*write->record, now, limits_.dedupe_window);
           write->result = inserted ? Acceptance::accepted : Acceptance::duplicate;
           if (inserted) ++stored;
         } else {
-          write->result = store_.remembers(write->id, now, limits_.dedupe_window)
+          write->result = store_.remembers(write->record->id, now, limits_.dedupe_window)
                               ? Acceptance::duplicate
                               : Acceptance::full;
         }
       }
       transaction.commit();
-      carried_.clear();
+      if (carried_.last_seq > 0) log_.applied(carried_.last_seq);
+      carried_ = {};
       return std::nullopt;
     } catch (const std::exception& error) {
       for (Write* write : batch) {
-        if (write->kind == Write::Kind::accept) {
-          write->result = Acceptance::unavailable;
-        } else {
-          carried_.push_back(*write);
-          carried_.back().waiter = nullptr;  // its caller is woken with this batch
-        }
+        if (write->kind == Write::Kind::accept) write->result = Acceptance::unavailable;
+        if (write->kind == Write::Kind::outcome) carried_.outcomes.push_back({0, write->outcome});
       }
       return std::string(error.what());
-    }
-  }
-
-  void write_outcome(const Write& write) {
-    switch (write.kind) {
-      case Write::Kind::complete: store_.mark_completed(write.id, write.at); break;
-      case Write::Kind::retry:
-        store_.schedule_retry(write.id, write.attempt, write.at, write.handlers);
-        break;
-      case Write::Kind::dead_letter:
-        store_.mark_dead_letter(write.id, write.attempt, write.reason, write.at, write.handlers);
-        break;
-      case Write::Kind::accept: break;
     }
   }
 
@@ -504,7 +566,6 @@ class SqliteInbox final : public Inbox {
     std::vector<StoredEvent> adopted;
     std::vector<std::shared_ptr<const EventRecord>> records;
     std::optional<std::string> failure;
-    if (due && !carried_.empty()) failure = write_batch({}, 0);
     try {
       store_.sync_commits(false);
       detail::sqlite::WriteTransaction transaction(store_.connection());
@@ -533,25 +594,46 @@ class SqliteInbox final : public Inbox {
     return pruned == settings_.prune_batch;
   }
 
+  // Outcomes the committer has yet to commit: those taken from the log (with the sequence
+  // number of the newest) and those of a failed transaction.
+  struct CarriedOutcomes {
+    std::vector<detail::LoggedOutcome> outcomes;
+    std::uint64_t last_seq = 0;  // 0: none from the log
+
+    void merge(std::vector<detail::LoggedOutcome> logged) {
+      if (logged.empty()) return;
+      last_seq = logged.back().seq;
+      if (outcomes.empty()) {
+        outcomes = std::move(logged);
+      } else {
+        outcomes.insert(outcomes.end(), std::make_move_iterator(logged.begin()),
+                        std::make_move_iterator(logged.end()));
+      }
+    }
+  };
+
   const std::string path_;
   const Settings settings_;
   const Limits limits_;
   const EnvelopeParser parser_;
   detail::SqliteInboxStore store_;      // the committer's (and the constructor's) connection
-  std::vector<Write> carried_;          // committer only: outcomes whose write failed
+  CarriedOutcomes carried_;             // committer only
 
   mutable SqliteInboxFile file_;        // a second connection, for the operator's methods
+  detail::OutcomeLog log_;
 
   mutable std::mutex mutex_;
-  std::condition_variable ready_cv_;    // next() waiters
-  std::condition_variable writes_cv_;   // the committer
+  std::condition_variable ready_cv_;            // next() waiters
+  mutable std::condition_variable writes_cv_;   // the committer
   detail::DeliveryQueue queue_;
   std::unordered_set<std::string> held_;  // ids of unfinished events: ready, running, scheduled
-  std::deque<Write*> accepts_;   // writes waiting for the committer, by kind
-  std::deque<Write*> outcomes_;
+  // Writes waiting for the committer, by kind: accepts, and outcomes and flushes.
+  mutable std::deque<Write*> accepts_;
+  mutable std::deque<Write*> outcomes_;
   bool closed_ = false;
   bool stopping_ = false;
   bool adopt_requested_ = false;
+  bool log_full_ = false;  // a full batch of outcomes is logged
   CommitStats commit_stats_;
   std::string last_error_;
   std::thread committer_;

@@ -19,7 +19,7 @@ namespace allthings::webhooks::detail {
 // Written into the file header, so a foreign SQLite database is recognised as such.
 inline constexpr std::int64_t inbox_application_id = 0x41745768;  // "AtWh"
 // PRAGMA user_version; bump with every schema change and teach open_inbox_database to migrate.
-inline constexpr std::int64_t inbox_schema_version = 1;
+inline constexpr std::int64_t inbox_schema_version = 2;
 
 struct InboxFileSettings {
   std::chrono::milliseconds busy_timeout{1000};
@@ -53,6 +53,16 @@ CREATE INDEX events_pending ON events (seq) WHERE state = 'pending';
 CREATE INDEX events_completed ON events (accepted_at_ms) WHERE state = 'completed';
 CREATE INDEX events_dead ON events (seq) WHERE state = 'dead';
 CREATE INDEX events_requeued ON events (seq) WHERE requeued = 1;
+-- The sequence number of the last outcome log record applied to events (see outcome_log.hpp).
+CREATE TABLE outcome_log (applied_seq INTEGER NOT NULL);
+INSERT INTO outcome_log (applied_seq) VALUES (0);
+)sql";
+
+// Version 1 lacked the outcome log's high-water mark.
+inline constexpr const char* inbox_migration_1_to_2_sql = R"sql(
+CREATE TABLE outcome_log (applied_seq INTEGER NOT NULL);
+INSERT INTO outcome_log (applied_seq) VALUES (0);
+PRAGMA user_version = 2;
 )sql";
 
 class InboxFileError : public std::runtime_error {
@@ -101,7 +111,7 @@ inline void create_schema(sqlite::Connection& db) {
   transaction.commit();
 }
 
-// Throws unless the file is an inbox of the schema this build reads.
+// Throws unless the file is an inbox of the schema this build reads or can migrate.
 inline void check_is_our_inbox(sqlite::Connection& db, const std::string& path) {
   const auto application_id = db.query_integer("PRAGMA application_id");
   const auto version = db.query_integer("PRAGMA user_version");
@@ -115,11 +125,19 @@ inline void check_is_our_inbox(sqlite::Connection& db, const std::string& path) 
                                    ", newer than the version " +
                                    std::to_string(inbox_schema_version) + " this build reads");
   }
-  if (version != inbox_schema_version ||
+  if (version < 1 ||
       db.query_integer("SELECT count(*) FROM sqlite_master WHERE name = 'events'") != 1) {
     throw InboxFileError(path, "is an allthings-webhooks inbox with an unknown schema (version " +
                                    std::to_string(version) + ", " + table_names(db) + ")");
   }
+}
+
+// Brings an inbox of an older schema version up to this build's.
+inline void migrate(sqlite::Connection& db) {
+  sqlite::WriteTransaction transaction(db);
+  // Another process may have migrated it since we looked.
+  if (db.query_integer("PRAGMA user_version") == 1) db.exec(inbox_migration_1_to_2_sql);
+  transaction.commit();
 }
 
 inline void check_integrity(sqlite::Connection& db, const std::string& path) {
@@ -174,6 +192,7 @@ inline sqlite::Connection open_inbox_database(const std::string& path,
     } else {
       inbox_file::check_is_our_inbox(db, path);
       if (settings.check_integrity) inbox_file::check_integrity(db, path);
+      if (db.query_integer("PRAGMA user_version") < inbox_schema_version) inbox_file::migrate(db);
     }
     inbox_file::configure(db, settings, path);
     return db;

@@ -79,6 +79,17 @@ inline std::string handlers_to_json(const std::vector<std::size_t>& handlers) {
   return nlohmann::json(handlers).dump();
 }
 
+// What a worker reports about one delivery.
+struct Outcome {
+  enum class Kind { complete, retry, dead_letter };
+  Kind kind = Kind::complete;
+  std::string id;
+  int attempt = 0;                    // retry: the next attempt; otherwise the one that ran
+  std::vector<std::size_t> handlers;  // the handlers still to run
+  WallTime at;                        // finished at, or (retry) due at
+  std::string reason;                 // dead letter
+};
+
 class SqliteInboxStore {
  public:
   explicit SqliteInboxStore(sqlite::Connection connection)
@@ -115,7 +126,9 @@ class SqliteInboxStore {
         find_(db_.prepare(select_events + "WHERE id = ?1")),
         requeue_(db_.prepare(requeue_events + "AND id = ?1")),
         requeue_all_(db_.prepare(requeue_events)),
-        count_(db_.prepare("SELECT count(*) FROM events WHERE state = ?1")) {}
+        count_(db_.prepare("SELECT count(*) FROM events WHERE state = ?1")),
+        applied_seq_(db_.prepare("SELECT applied_seq FROM outcome_log")),
+        set_applied_seq_(db_.prepare("UPDATE outcome_log SET applied_seq = ?1")) {}
 
   sqlite::Connection& connection() { return db_; }
 
@@ -143,27 +156,28 @@ class SqliteInboxStore {
     return query.step();
   }
 
-  void mark_completed(const std::string& id, WallTime now) {
-    auto update = complete_.execute();
-    update.bind(1, id).bind(2, to_millis(now));
-    update.run();
+  void apply(const Outcome& outcome) {
+    switch (outcome.kind) {
+      case Outcome::Kind::complete: mark_completed(outcome.id, outcome.at); break;
+      case Outcome::Kind::retry:
+        schedule_retry(outcome.id, outcome.attempt, outcome.at, outcome.handlers);
+        break;
+      case Outcome::Kind::dead_letter:
+        mark_dead_letter(outcome.id, outcome.attempt, outcome.reason, outcome.at,
+                         outcome.handlers);
+        break;
+    }
   }
 
-  void schedule_retry(const std::string& id, int attempt, WallTime due,
-                      const std::vector<std::size_t>& handlers) {
-    const auto handlers_json = handlers_to_json(handlers);
-    auto update = retry_.execute();
-    update.bind(1, id).bind(2, std::int64_t{attempt}).bind(3, to_millis(due));
-    update.bind(4, handlers_json);
-    update.run();
+  // The sequence number of the last outcome log record applied (0: none yet).
+  std::uint64_t applied_outcome_seq() {
+    auto query = applied_seq_.execute();
+    return query.step() ? static_cast<std::uint64_t>(query.integer(0)) : 0;
   }
 
-  void mark_dead_letter(const std::string& id, int attempt, const std::string& reason,
-                        WallTime now, const std::vector<std::size_t>& handlers) {
-    const auto handlers_json = handlers_to_json(handlers);
-    auto update = dead_letter_.execute();
-    update.bind(1, id).bind(2, std::int64_t{attempt}).bind(3, reason).bind(4, to_millis(now));
-    update.bind(5, handlers_json);
+  void set_applied_outcome_seq(std::uint64_t seq) {
+    auto update = set_applied_seq_.execute();
+    update.bind(1, static_cast<std::int64_t>(seq));
     update.run();
   }
 
@@ -219,6 +233,30 @@ class SqliteInboxStore {
   }
 
  private:
+  void mark_completed(const std::string& id, WallTime now) {
+    auto update = complete_.execute();
+    update.bind(1, id).bind(2, to_millis(now));
+    update.run();
+  }
+
+  void schedule_retry(const std::string& id, int attempt, WallTime due,
+                      const std::vector<std::size_t>& handlers) {
+    const auto handlers_json = handlers_to_json(handlers);
+    auto update = retry_.execute();
+    update.bind(1, id).bind(2, std::int64_t{attempt}).bind(3, to_millis(due));
+    update.bind(4, handlers_json);
+    update.run();
+  }
+
+  void mark_dead_letter(const std::string& id, int attempt, const std::string& reason,
+                        WallTime now, const std::vector<std::size_t>& handlers) {
+    const auto handlers_json = handlers_to_json(handlers);
+    auto update = dead_letter_.execute();
+    update.bind(1, id).bind(2, std::int64_t{attempt}).bind(3, reason).bind(4, to_millis(now));
+    update.bind(5, handlers_json);
+    update.run();
+  }
+
   static inline const std::string select_events =
       "SELECT id, name, state, attempt, received_at_ms, next_attempt_at_ms, finished_at_ms, "
       "dead_reason, pending_handlers, raw_body, headers FROM events ";
@@ -278,7 +316,7 @@ class SqliteInboxStore {
   bool full_sync_ = true;  // open_inbox_database sets synchronous = FULL
   sqlite::Statement insert_, forget_expired_, remembers_, complete_, retry_, dead_letter_,
       pending_, requeued_, clear_requeued_, prune_, dead_letters_, find_, requeue_,
-      requeue_all_, count_;
+      requeue_all_, count_, applied_seq_, set_applied_seq_;
 };
 
 }  // namespace detail

@@ -1,0 +1,261 @@
+#pragma once
+
+// The durable inbox's outcome log: how a worker records "event X completed" (or will be
+// retried, or is a dead letter) in a few microseconds, safe against a kill of the process,
+// without waiting for a SQLite commit. Each outcome is appended with one write() to a file next
+// to the database; the kernel has it once write() returns. The committer later folds the
+// outcomes into the database, in the same transaction as the accepts it commits anyway, and
+// records the sequence number of the last one applied. Records at or below that number are
+// stale and skipped when the log is read after a restart, so the log itself is never fsync'd
+// and may be emptied lazily.
+//
+// Two files take turns: appends go to one while the outcomes already taken from the other are
+// committed; a file is emptied once everything in it is in the database. A record is framed
+// by its length and a checksum, so one torn by a crash mid-write ends the reading.
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "sqlite_inbox_schema.hpp"
+#include "sqlite_inbox_store.hpp"
+
+namespace allthings::webhooks::detail {
+
+struct LoggedOutcome {
+  std::uint64_t seq = 0;
+  Outcome outcome;
+};
+
+class OutcomeLog {
+ public:
+  // Opens (creating) `base` + "0" and `base` + "1" and locks them against a second inbox on
+  // the same database. Throws InboxFileError naming the file and the problem.
+  explicit OutcomeLog(const std::string& base) {
+    for (int i = 0; i < 2; ++i) {
+      files_[i].path = base + std::to_string(i);
+      files_[i].fd = ::open(files_[i].path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+      if (files_[i].fd < 0) fail(files_[i].path, "cannot be opened");
+    }
+    if (::flock(files_[0].fd, LOCK_EX | LOCK_NB) != 0) {
+      if (errno == EWOULDBLOCK) {
+        close_files();
+        throw InboxFileError(files_[0].path,
+                             "is locked: another SqliteInbox has this database open");
+      }
+      fail(files_[0].path, "cannot be locked");
+    }
+  }
+
+  OutcomeLog(const OutcomeLog&) = delete;
+  OutcomeLog& operator=(const OutcomeLog&) = delete;
+  ~OutcomeLog() { close_files(); }
+
+  // Every intact record in both files, in the order they were appended. For the start, before
+  // any append.
+  std::vector<LoggedOutcome> read_all() const {
+    std::vector<LoggedOutcome> records;
+    for (const auto& file : files_) read_file(file, records);
+    std::sort(records.begin(), records.end(),
+              [](const LoggedOutcome& a, const LoggedOutcome& b) { return a.seq < b.seq; });
+    return records;
+  }
+
+  // Empties both files and numbers the next record `last_seq` + 1. For the start, once every
+  // record read is in the database.
+  void reset(std::uint64_t last_seq) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto& file : files_) truncate(file);
+    next_seq_ = last_seq + 1;
+  }
+
+  // Appends the outcome and keeps it for take(). False when the write failed (the file is left
+  // as it was): the caller must then commit the outcome itself. Thread-safe.
+  bool append(const Outcome& outcome, std::size_t* pending_after = nullptr) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const auto frame = encode(next_seq_, outcome);
+    File& file = files_[current_];
+    if (!write_all(file, frame)) return false;
+    file.last_seq = next_seq_;
+    pending_.push_back(LoggedOutcome{next_seq_++, outcome});
+    if (pending_after != nullptr) *pending_after = pending_.size();
+    return true;
+  }
+
+  // The outcomes appended since the last take, oldest first. Later appends go to the other
+  // file when it is empty, so this one can be emptied once these are committed.
+  std::vector<LoggedOutcome> take() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::vector<LoggedOutcome> taken;
+    taken.swap(pending_);
+    File& other = files_[1 - current_];
+    if (other.size == 0) current_ = 1 - current_;
+    return taken;
+  }
+
+  // The database now holds every outcome up to `seq` (durably, or at least as durably as the
+  // log): a file holding nothing newer is emptied.
+  void applied(std::uint64_t seq) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto& file : files_) {
+      if ((file.size > 0 || file.torn) && file.last_seq <= seq) truncate(file);
+    }
+  }
+
+ private:
+  struct File {
+    std::string path;
+    int fd = -1;
+    std::uint64_t size = 0;      // bytes written since it was last emptied
+    std::uint64_t last_seq = 0;  // of the newest record in it
+    bool torn = false;           // ends in a partial record that could not be cut off
+  };
+
+  static constexpr std::uint32_t max_record_bytes = 1u << 20;
+
+  [[noreturn]] void fail(const std::string& path, const char* what) {
+    const std::string reason = std::strerror(errno);
+    close_files();
+    throw InboxFileError(path, what + (": " + reason));
+  }
+
+  [[noreturn]] static void fail_read(const File& file) {
+    throw InboxFileError(file.path, "cannot be read: " + std::string(std::strerror(errno)));
+  }
+
+  void close_files() {
+    for (auto& file : files_) {
+      if (file.fd >= 0) ::close(file.fd);
+      file.fd = -1;
+    }
+  }
+
+  // FNV-1a: enough to tell a torn or overwritten record from a whole one.
+  static std::uint32_t checksum(const char* data, std::size_t size) {
+    std::uint32_t hash = 2166136261u;
+    for (std::size_t i = 0; i < size; ++i) {
+      hash = (hash ^ static_cast<unsigned char>(data[i])) * 16777619u;
+    }
+    return hash;
+  }
+
+  static void put_u32(std::string& out, std::uint32_t value) {
+    for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
+  }
+  static std::uint32_t get_u32(const char* in) {
+    std::uint32_t value = 0;
+    for (int i = 0; i < 4; ++i) value |= std::uint32_t{static_cast<unsigned char>(in[i])} << (8 * i);
+    return value;
+  }
+
+  // length (4 bytes, little-endian) | checksum of the payload (4) | payload (JSON)
+  static std::string encode(std::uint64_t seq, const Outcome& outcome) {
+    nlohmann::json payload = {{"seq", seq},
+                              {"kind", static_cast<int>(outcome.kind)},
+                              {"id", outcome.id},
+                              {"attempt", outcome.attempt},
+                              {"handlers", outcome.handlers},
+                              {"at", to_millis(outcome.at)}};
+    if (!outcome.reason.empty()) payload["reason"] = outcome.reason;
+    const auto text = payload.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    std::string frame;
+    frame.reserve(8 + text.size());
+    put_u32(frame, static_cast<std::uint32_t>(text.size()));
+    put_u32(frame, checksum(text.data(), text.size()));
+    frame += text;
+    return frame;
+  }
+
+  static bool decode(const std::string& text, LoggedOutcome& record) {
+    const auto payload = nlohmann::json::parse(text, nullptr, false);
+    if (!payload.is_object()) return false;
+    try {
+      record.seq = payload.at("seq").get<std::uint64_t>();
+      const auto kind = payload.at("kind").get<int>();
+      if (kind < 0 || kind > static_cast<int>(Outcome::Kind::dead_letter)) return false;
+      record.outcome.kind = static_cast<Outcome::Kind>(kind);
+      record.outcome.id = payload.at("id").get<std::string>();
+      record.outcome.attempt = payload.at("attempt").get<int>();
+      record.outcome.handlers = payload.at("handlers").get<std::vector<std::size_t>>();
+      record.outcome.at = from_millis(payload.at("at").get<std::int64_t>());
+      record.outcome.reason = payload.value("reason", std::string());
+      return true;
+    } catch (const nlohmann::json::exception&) {
+      return false;
+    }
+  }
+
+  static void read_file(const File& file, std::vector<LoggedOutcome>& records) {
+    struct stat status {};
+    if (::fstat(file.fd, &status) != 0) fail_read(file);
+    // Up to the size at the start: no more can be appended while the log is locked.
+    std::string bytes(static_cast<std::size_t>(status.st_size), '\0');
+    std::size_t have = 0;
+    while (have < bytes.size()) {
+      const auto got = ::pread(file.fd, bytes.data() + have, bytes.size() - have,
+                               static_cast<off_t>(have));
+      if (got < 0 && errno == EINTR) continue;
+      if (got < 0) fail_read(file);
+      if (got == 0) break;
+      have += static_cast<std::size_t>(got);
+    }
+    bytes.resize(have);
+    for (std::size_t at = 0; bytes.size() - at >= 8;) {
+      const auto length = get_u32(bytes.data() + at);
+      if (length > max_record_bytes || length > bytes.size() - at - 8) break;
+      std::string text = bytes.substr(at + 8, length);
+      if (checksum(text.data(), text.size()) != get_u32(bytes.data() + at + 4)) break;
+      LoggedOutcome record;
+      if (!decode(text, record)) break;
+      records.push_back(std::move(record));
+      at += 8 + length;
+    }
+  }
+
+  // Under mutex_.
+  static bool write_all(File& file, const std::string& frame) {
+    if (file.torn) return false;
+    std::size_t written = 0;
+    while (written < frame.size()) {
+      const auto wrote = ::write(file.fd, frame.data() + written, frame.size() - written);
+      if (wrote < 0 && errno == EINTR) continue;
+      if (wrote <= 0) {
+        // Cut off the partial record, or reading would stop there and miss later ones.
+        if (written > 0 && ::ftruncate(file.fd, static_cast<off_t>(file.size)) != 0) {
+          file.torn = true;  // no more appends here until the file is emptied
+        }
+        return false;
+      }
+      written += static_cast<std::size_t>(wrote);
+    }
+    file.size += frame.size();
+    return true;
+  }
+
+  // Under mutex_ (or before any other thread uses the log).
+  static void truncate(File& file) {
+    if (::ftruncate(file.fd, 0) == 0) {
+      file.size = 0;
+      file.torn = false;
+    }
+  }
+
+  mutable std::mutex mutex_;
+  File files_[2];
+  int current_ = 0;  // the file appends go to
+  std::uint64_t next_seq_ = 1;
+  std::vector<LoggedOutcome> pending_;
+};
+
+}  // namespace allthings::webhooks::detail

@@ -1,0 +1,147 @@
+// The outcome log: outcomes a worker reported survive a kill of the process before they reach
+// the database, stale and torn records are ignored, and the log keeps a second inbox away.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "durable_support.hpp"
+
+namespace aw = allthings::webhooks;
+namespace detail = allthings::webhooks::detail;
+
+namespace {
+
+// An inbox file holding the pending events `ids`, and no inbox open on it.
+void leave_pending(const std::string& path, test::ManualClock& clock,
+                   std::initializer_list<const char*> ids) {
+  aw::SqliteInbox inbox(path, test::inbox_options(clock));
+  for (const char* id : ids) REQUIRE(inbox.accept(test::record(id)) == aw::Acceptance::accepted);
+}
+
+detail::Outcome outcome(detail::Outcome::Kind kind, const std::string& id) {
+  detail::Outcome made;
+  made.kind = kind;
+  made.id = id;
+  made.attempt = 1;
+  made.at = std::chrono::system_clock::now();
+  if (kind == detail::Outcome::Kind::dead_letter) made.reason = "given up";
+  return made;
+}
+
+// What a killed process leaves behind: outcomes in the log that never reached the database.
+void log_outcomes(const std::string& path, std::uint64_t after_seq,
+                  std::initializer_list<detail::Outcome> outcomes) {
+  detail::OutcomeLog log(path + "-outcomes");
+  log.reset(after_seq);
+  for (const auto& logged : outcomes) REQUIRE(log.append(logged));
+}
+
+std::int64_t applied_seq(const std::string& path) {
+  return std::stoll(test::DatabaseFile(path).text("SELECT applied_seq FROM outcome_log"));
+}
+
+}  // namespace
+
+TEST_CASE("outcomes logged by a process killed before its commit are applied at the next start") {
+  test::ScratchDir dir;
+  test::ManualClock clock;
+  const auto path = dir.file("inbox.db");
+  leave_pending(path, clock, {"a", "b", "c"});
+  log_outcomes(path, static_cast<std::uint64_t>(applied_seq(path)),
+               {outcome(detail::Outcome::Kind::complete, "a"),
+                outcome(detail::Outcome::Kind::dead_letter, "b")});
+
+  aw::SqliteInbox inbox(path, test::inbox_options(clock));
+  CHECK(inbox.find("a")->state == aw::StoredState::completed);
+  CHECK(inbox.find("b")->state == aw::StoredState::dead_letter);
+  CHECK(inbox.find("b")->dead_letter_reason == "given up");
+  const auto next = inbox.next(0ms);
+  REQUIRE(next);
+  CHECK(next->record->id == "c");  // only the unfinished one runs again
+  CHECK_FALSE(inbox.next(0ms));
+  CHECK(applied_seq(path) >= 2);
+  CHECK(std::filesystem::file_size(path + "-outcomes0") == 0);  // emptied once applied
+  CHECK(std::filesystem::file_size(path + "-outcomes1") == 0);
+}
+
+TEST_CASE("records the database already holds are skipped, so a later change stays") {
+  test::ScratchDir dir;
+  test::ManualClock clock;
+  const auto path = dir.file("inbox.db");
+  {
+    aw::SqliteInbox inbox(path, test::inbox_options(clock));
+    inbox.accept(test::record("a"));
+    inbox.accept(test::record("b"));
+    inbox.complete(*inbox.next(0ms));  // a: the first outcome of this file
+  }
+  REQUIRE(applied_seq(path) == 1);
+  // A log whose emptying did not reach the disk (a power loss) still holds record 1; here it
+  // says b is a dead letter, which the database (record 1 applied) never agreed to.
+  log_outcomes(path, 0, {outcome(detail::Outcome::Kind::dead_letter, "b")});
+
+  aw::SqliteInbox inbox(path, test::inbox_options(clock));
+  CHECK(inbox.find("b")->state == aw::StoredState::pending);
+  const auto next = inbox.next(0ms);
+  REQUIRE(next);
+  CHECK(next->record->id == "b");
+}
+
+TEST_CASE("a record torn by a crash mid-write ends the log, the records before it count") {
+  test::ScratchDir dir;
+  test::ManualClock clock;
+  const auto path = dir.file("inbox.db");
+  leave_pending(path, clock, {"a", "b"});
+  log_outcomes(path, static_cast<std::uint64_t>(applied_seq(path)),
+               {outcome(detail::Outcome::Kind::complete, "a")});
+  {
+    std::ofstream torn(path + "-outcomes0", std::ios::binary | std::ios::app);
+    torn.write("\x40\x00\x00\x00\x12\x34\x56\x78{\"seq\":", 15);  // promises 64 bytes
+  }
+
+  aw::SqliteInbox inbox(path, test::inbox_options(clock));
+  CHECK(inbox.find("a")->state == aw::StoredState::completed);
+  CHECK(inbox.find("b")->state == aw::StoredState::pending);
+  CHECK(std::filesystem::file_size(path + "-outcomes0") == 0);
+}
+
+TEST_CASE("a second SqliteInbox on the same file is refused while the first is open") {
+  test::ScratchDir dir;
+  test::ManualClock clock;
+  const auto path = dir.file("inbox.db");
+  auto first = std::make_unique<aw::SqliteInbox>(path, test::inbox_options(clock));
+  const auto error = test::error_of([&] { aw::SqliteInbox(path, test::inbox_options(clock)); });
+  CHECK(error.find(path + "-outcomes0") != std::string::npos);
+  CHECK(error.find("another SqliteInbox has this database open") != std::string::npos);
+  aw::SqliteInboxFile operator_view(path);  // inspecting it stays allowed
+  first.reset();
+  CHECK_NOTHROW(aw::SqliteInbox(path, test::inbox_options(clock)));
+}
+
+TEST_CASE("when the log cannot take an outcome, it is committed before the worker goes on") {
+  test::ScratchDir dir;
+  test::ManualClock clock;
+  const auto path = dir.file("inbox.db");
+  // Every write to /dev/full fails with ENOSPC.
+  std::filesystem::create_symlink("/dev/full", path + "-outcomes0");
+  std::filesystem::create_symlink("/dev/full", path + "-outcomes1");
+  aw::SqliteInbox inbox(path, test::inbox_options(clock));
+  inbox.accept(test::record("a"));
+  inbox.complete(*inbox.next(0ms));
+  // Read through a connection of its own, so nothing commits on the reader's behalf.
+  CHECK(test::DatabaseFile(path).text("SELECT state FROM events WHERE id = 'a'") == "completed");
+}
+
+TEST_CASE("an inbox file of schema version 1 is brought up to version 2 when opened") {
+  test::ScratchDir dir;
+  test::ManualClock clock;
+  const auto path = dir.file("inbox.db");
+  leave_pending(path, clock, {"a"});
+  test::run_sql(path, "DROP TABLE outcome_log; PRAGMA user_version = 1");
+
+  aw::SqliteInbox inbox(path, test::inbox_options(clock));
+  CHECK(test::DatabaseFile(path).text("PRAGMA user_version") == "2");
+  CHECK(applied_seq(path) == 0);
+  inbox.complete(*inbox.next(0ms));
+  CHECK(inbox.find("a")->state == aw::StoredState::completed);
+}
