@@ -234,8 +234,7 @@ void print_setup(const Flags& f, const bench::RequestPool& pool) {
             << o.http_threads << " keep_alive_max_count=" << o.keep_alive_max_count
             << " keep_alive_timeout=" << o.keep_alive_timeout.count() << "s; endpoint workers="
             << o.workers << " queue_capacity=" << o.queue_capacity
-            << "; durable endpoint (sqlite): workers=" << bench::durable_workers
-            << ", SqliteInbox defaults\n";
+            << "; durable endpoint (sqlite): the same, SqliteInbox defaults\n";
   if (!f.http) return;
   const auto sizes = pool.body_sizes();
   std::cout << "  load: built-in epoll keep-alive client, " << f.client_threads

@@ -61,16 +61,10 @@ inline bool is_built(Variant v) {
 #endif
 }
 
-// Workers for the durable inbox, as the README sizes them: each worker waits for its event's
-// outcome to be committed before it takes the next, so a fast handler needs more workers to
-// keep up with group-committed accepts than it does in memory.
-constexpr std::size_t durable_workers = 16;
-
 // aw::Options as a user gets them, plus the secret the deliveries are signed with.
 inline aw::Options default_options() {
   aw::Options options;
   options.secrets = {bench_secret};
-  if (const char* w = std::getenv("BENCH_WORKERS")) options.workers = std::stoul(w);
   return options;
 }
 
@@ -219,17 +213,6 @@ class EndpointServer final : public ServedVariant {
   aw::WebhookEndpoint endpoint_;
 };
 
-struct NullInbox final : aw::Inbox {
-  aw::Acceptance accept(std::shared_ptr<const aw::EventRecord>) override { return aw::Acceptance::accepted; }
-  std::optional<aw::Delivery> next(std::chrono::milliseconds w) override { std::this_thread::sleep_for(w); return std::nullopt; }
-  void complete(const aw::Delivery&) override {}
-  void retry_later(const aw::Delivery&, std::vector<std::size_t>, std::chrono::milliseconds) override {}
-  void dead_letter(const aw::Delivery&, const std::string&) override {}
-  std::size_t depth() const override { return 0; }
-  void close() override {}
-  std::vector<std::shared_ptr<const aw::EventRecord>> take_unfinished() override { return {}; }
-};
-
 inline std::unique_ptr<ServedVariant> make_served(Variant variant, std::size_t events,
                                                   const std::string& sqlite_path) {
   const aw::Options options = default_options();
@@ -237,14 +220,11 @@ inline std::unique_ptr<ServedVariant> make_served(Variant variant, std::size_t e
     case Variant::ceiling:
       return std::make_unique<CeilingServer>(options);
     case Variant::memory:
-      if (std::getenv("DIAG_NULL")) return std::make_unique<EndpointServer>(options, std::make_shared<NullInbox>(), events);
       return std::make_unique<EndpointServer>(options, nullptr, events);
     case Variant::sqlite: {
 #if ALLTHINGS_WEBHOOKS_BENCH_SQLITE
-      aw::Options durable = options;
-      durable.workers = durable_workers;
       return std::make_unique<EndpointServer>(
-          durable, std::make_shared<aw::SqliteInbox>(sqlite_path, durable), events);
+          options, std::make_shared<aw::SqliteInbox>(sqlite_path, options), events);
 #else
       (void)sqlite_path;
       throw std::runtime_error("this build has no durable inbox (SqliteInbox)");

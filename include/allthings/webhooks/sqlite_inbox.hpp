@@ -172,6 +172,7 @@ class SqliteInbox final : public Inbox {
   Acceptance accept(std::shared_ptr<const EventRecord> record) override {
     Write write;
     write.kind = Write::Kind::accept;
+    write.headers_json = detail::SqliteInboxStore::headers_to_json(record->headers);
     write.record = std::move(record);
     std::unique_lock<std::mutex> lock(mutex_);
     submit(write, lock);
@@ -284,6 +285,7 @@ class SqliteInbox final : public Inbox {
     enum class Kind { accept, outcome, flush };
     Kind kind = Kind::accept;
     std::shared_ptr<const EventRecord> record;  // accept
+    std::string headers_json;                   // accept: made here, not on the committer
     detail::Outcome outcome;                    // outcome
     Acceptance result = Acceptance::unavailable;
     bool done = false;
@@ -534,7 +536,8 @@ class SqliteInbox final : public Inbox {
         } else if (write->kind != Write::Kind::accept) {
           continue;
         } else if (stored < room) {
-          const bool inserted = store_.insert_new(*write->record, now, limits_.dedupe_window);
+          const bool inserted =
+              store_.insert_new(*write->record, write->headers_json, now, limits_.dedupe_window);
           write->result = inserted ? Acceptance::accepted : Acceptance::duplicate;
           if (inserted) ++stored;
         } else {

@@ -100,16 +100,17 @@ class OutcomeLog {
     std::vector<LoggedOutcome> taken;
     taken.swap(pending_);
     File& other = files_[1 - current_];
-    if (other.size == 0) current_ = 1 - current_;
+    if (other.size == 0 && files_[current_].size >= truncate_at_bytes) current_ = 1 - current_;
     return taken;
   }
 
   // The database now holds every outcome up to `seq` (durably, or at least as durably as the
-  // log): a file holding nothing newer is emptied.
+  // log): a file holding nothing newer may be emptied. Records left in it are skipped when
+  // read, so it is emptied only once it has grown a while, not with every commit.
   void applied(std::uint64_t seq) {
     std::lock_guard<std::mutex> lock(mutex_);
     for (auto& file : files_) {
-      if ((file.size > 0 || file.torn) && file.last_seq <= seq) truncate(file);
+      if ((file.size >= truncate_at_bytes || file.torn) && file.last_seq <= seq) truncate(file);
     }
   }
 
@@ -123,6 +124,7 @@ class OutcomeLog {
   };
 
   static constexpr std::uint32_t max_record_bytes = 1u << 20;
+  static constexpr std::uint64_t truncate_at_bytes = 64 * 1024;
 
   [[noreturn]] void fail(const std::string& path, const char* what) {
     const std::string reason = std::strerror(errno);

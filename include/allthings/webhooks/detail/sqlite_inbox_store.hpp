@@ -143,11 +143,18 @@ class SqliteInboxStore {
 
   // Inserts the event unless its id is remembered: pending, dead, or completed and accepted
   // within the dedupe window (an expired completed row is replaced). True when inserted.
-  bool insert_new(const EventRecord& record, WallTime now, std::chrono::seconds window) {
-    if (insert(record, now)) return true;
+  // `headers_json` is headers_to_json(record.headers), made by the caller off the committer.
+  bool insert_new(const EventRecord& record, const std::string& headers_json, WallTime now,
+                  std::chrono::seconds window) {
+    if (insert(record, headers_json, now)) return true;
     auto forget = forget_expired_.execute();
     forget.bind(1, record.id).bind(2, to_millis(now - window));
-    return forget.run() == 1 && insert(record, now);
+    return forget.run() == 1 && insert(record, headers_json, now);
+  }
+
+  static std::string headers_to_json(const HeaderList& headers) {
+    // Header values are bytes off the wire; invalid UTF-8 must not fail the whole batch.
+    return nlohmann::json(headers).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
 
   bool remembers(const std::string& id, WallTime now, std::chrono::seconds window) {
@@ -264,13 +271,10 @@ class SqliteInboxStore {
       "UPDATE events SET state = 'pending', attempt = 1, next_attempt_at_ms = 0, "
       "dead_reason = NULL, finished_at_ms = NULL, requeued = 1 WHERE state = 'dead' ";
 
-  bool insert(const EventRecord& record, WallTime now) {
-    // Header values are bytes off the wire; invalid UTF-8 must not fail the whole batch.
-    const auto headers = nlohmann::json(record.headers)
-                             .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  bool insert(const EventRecord& record, const std::string& headers_json, WallTime now) {
     auto statement = insert_.execute();
     statement.bind(1, record.id).bind(2, record.name).bind_blob(3, record.raw_body);
-    statement.bind(4, headers).bind(5, to_millis(record.received_at)).bind(6, to_millis(now));
+    statement.bind(4, headers_json).bind(5, to_millis(record.received_at)).bind(6, to_millis(now));
     return statement.run() == 1;
   }
 
