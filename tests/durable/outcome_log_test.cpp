@@ -145,3 +145,29 @@ TEST_CASE("an inbox file of schema version 1 is brought up to version 2 when ope
   inbox.complete(*inbox.next(0ms));
   CHECK(inbox.find("a")->state == aw::StoredState::completed);
 }
+
+TEST_CASE("the log takes turns between its files and empties one once the database has it all") {
+  test::ScratchDir dir;
+  const auto base = dir.file("inbox.db-outcomes");
+  detail::OutcomeLog log(base);
+  log.reset(0);
+  // Fill the first file past the size worth emptying.
+  std::size_t appended = 0;
+  while (std::filesystem::file_size(base + "0") < 64 * 1024) {
+    REQUIRE(log.append(outcome(detail::Outcome::Kind::complete, "e" + std::to_string(appended))));
+    ++appended;
+  }
+  const auto taken = log.take();
+  REQUIRE(taken.size() == appended);
+  CHECK(taken.back().seq == appended);
+  REQUIRE(log.append(outcome(detail::Outcome::Kind::complete, "later")));  // to the other file
+  CHECK(std::filesystem::file_size(base + "1") > 0);
+
+  log.applied(taken.back().seq);
+  CHECK(std::filesystem::file_size(base + "0") == 0);  // all of it is in the database
+  CHECK(std::filesystem::file_size(base + "1") > 0);   // "later" is not yet
+  const auto left = log.read_all();
+  REQUIRE(left.size() == 1);
+  CHECK(left[0].outcome.id == "later");
+  CHECK(left[0].seq == appended + 1);
+}

@@ -93,14 +93,19 @@ class OutcomeLog {
     return true;
   }
 
-  // The outcomes appended since the last take, oldest first. Later appends go to the other
-  // file when it is empty, so this one can be emptied once these are committed.
+  // The outcomes appended since the last take, oldest first. Once this file is big enough to
+  // be worth emptying (or cannot take appends), later appends go to the other one if it is
+  // empty, so this one can be emptied once these are committed.
   std::vector<LoggedOutcome> take() {
     std::lock_guard<std::mutex> lock(mutex_);
     std::vector<LoggedOutcome> taken;
     taken.swap(pending_);
-    File& other = files_[1 - current_];
-    if (other.size == 0 && files_[current_].size >= truncate_at_bytes) current_ = 1 - current_;
+    const File& current = files_[current_];
+    const File& other = files_[1 - current_];
+    if (other.size == 0 && !other.torn &&
+        (current.size >= truncate_at_bytes || current.torn)) {
+      current_ = 1 - current_;
+    }
     return taken;
   }
 
