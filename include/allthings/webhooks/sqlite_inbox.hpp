@@ -40,10 +40,12 @@ struct SqliteInboxSettings {
   // Waiting this much longer for company before each commit trades latency for larger
   // batches; zero waits for nobody.
   std::chrono::microseconds group_commit_window{0};
-  // Most writes in one transaction.
+  // Most accepts in one transaction; also, once this many outcomes are logged with no accepts
+  // to commit them with, they get a commit of their own.
   std::size_t max_batch = 512;
-  // How often completed events past the dedupe window are pruned, and dead letters requeued by
-  // another process (e.g. the dead_letters tool) are picked up.
+  // How often completed events past the dedupe window are pruned, dead letters requeued by
+  // another process (e.g. the dead_letters tool) are picked up, and logged outcomes are
+  // committed when no accepts came to carry them.
   std::chrono::milliseconds maintenance_interval{1000};
   // Most rows one maintenance transaction deletes, so pruning never holds up accepts for long.
   std::size_t prune_batch = 1000;
