@@ -76,8 +76,9 @@ TEST_CASE("records the database already holds are skipped, so a later change sta
     inbox.complete(*inbox.next(0ms));  // a: the first outcome of this file
   }
   REQUIRE(applied_seq(path) == 1);
-  // A log whose emptying did not reach the disk (a power loss) still holds record 1; here it
-  // says b is a dead letter, which the database (record 1 applied) never agreed to.
+  // A log still holding record 1 (it is emptied only once it has grown, and its emptying need
+  // not reach the disk); here it says b is a dead letter, which the database, having applied
+  // record 1, never agreed to.
   log_outcomes(path, 0, {outcome(detail::Outcome::Kind::dead_letter, "b")});
 
   aw::SqliteInbox inbox(path, test::inbox_options(clock));
@@ -170,4 +171,45 @@ TEST_CASE("the log takes turns between its files and empties one once the databa
   REQUIRE(left.size() == 1);
   CHECK(left[0].outcome.id == "later");
   CHECK(left[0].seq == appended + 1);
+}
+
+TEST_CASE("a record that fails its checksum ends the reading of its file") {
+  test::ScratchDir dir;
+  test::ManualClock clock;
+  const auto path = dir.file("inbox.db");
+  leave_pending(path, clock, {"a", "b", "c"});
+  log_outcomes(path, static_cast<std::uint64_t>(applied_seq(path)),
+               {outcome(detail::Outcome::Kind::complete, "a"),
+                outcome(detail::Outcome::Kind::complete, "b"),
+                outcome(detail::Outcome::Kind::complete, "c")});
+  {
+    // Flip one byte inside the second record's payload ("b" becomes "B").
+    std::fstream log(path + "-outcomes0", std::ios::binary | std::ios::in | std::ios::out);
+    std::string bytes((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+    const auto second = bytes.find("\"id\":\"b\"");
+    REQUIRE(second != std::string::npos);
+    log.seekp(static_cast<std::streamoff>(second + 6));
+    log.put('B');
+  }
+
+  aw::SqliteInbox inbox(path, test::inbox_options(clock));
+  CHECK(inbox.find("a")->state == aw::StoredState::completed);
+  CHECK(inbox.find("b")->state == aw::StoredState::pending);  // neither it
+  CHECK(inbox.find("c")->state == aw::StoredState::pending);  // nor what followed it counts
+}
+
+TEST_CASE("an outcome too large for the log is committed instead, and the log goes on") {
+  test::ScratchDir dir;
+  test::ManualClock clock;
+  const auto path = dir.file("inbox.db");
+  aw::SqliteInbox inbox(path, test::inbox_options(clock));
+  inbox.accept(test::record("a"));
+  inbox.accept(test::record("b"));
+  inbox.dead_letter(*inbox.next(0ms), std::string(2 << 20, 'r'));  // a 2 MB reason
+  // Committed before dead_letter() returned: read through a connection of its own.
+  CHECK(test::DatabaseFile(path).state_of("a") == "dead");
+  CHECK(std::filesystem::file_size(path + "-outcomes0") == 0);
+  inbox.complete(*inbox.next(0ms));
+  CHECK(std::filesystem::file_size(path + "-outcomes0") > 0);  // the next one is logged
+  CHECK(inbox.find("b")->state == aw::StoredState::completed);
 }

@@ -151,7 +151,7 @@ class SqliteInbox final : public Inbox {
         store_(detail::open_inbox_database(path_, {settings_.busy_timeout, settings_.max_size_bytes,
                                                    settings_.check_integrity_on_open, true})),
         file_(path_, settings_.busy_timeout),
-        log_(path_ + "-outcomes") {
+        log_(detail::OutcomeLog::base_for(path_)) {
     apply_logged_outcomes();
     load_pending();
     committer_ = std::thread([this] { commit_loop(); });
@@ -186,10 +186,10 @@ class SqliteInbox final : public Inbox {
     return queue_.wait_next(lock, ready_cv_, wait, [this] { return closed_; });
   }
 
-  // Outcomes return once the outcome log has them, so an event finished before its process
-  // died never runs again. Neither the log nor their commits wait for an fsync (only accepts
-  // need one): after a power loss, an event finished moments before may run again (never one
-  // acknowledged is lost).
+  // Outcomes return once the outcome log (or, when it cannot take them, a commit) has them,
+  // so an event finished before its process died does not run again. Neither the log nor
+  // their commits wait for an fsync (only accepts need one): after a power loss, an event
+  // finished moments before may run again (never one acknowledged is lost).
   void complete(const Delivery& delivery) override {
     finish(outcome(detail::Outcome::Kind::complete, delivery));
   }
@@ -206,14 +206,13 @@ class SqliteInbox final : public Inbox {
     retry.attempt = delivery.attempt + 1;
     retry.handlers = failed_handlers;
     retry.at += delay;  // persisted on the wall clock, so the back-off survives a restart
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (held_.count(delivery.record->id) == 0) return;
-      queue_.schedule(SteadyClock::now() + delay,
-                      Delivery{delivery.record, delivery.attempt + 1, std::move(failed_handlers)});
-      ready_cv_.notify_all();  // a waiter may now have to wake earlier
-    }
-    record_outcome(retry);
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (held_.count(delivery.record->id) == 0) return;
+    // Recorded before the next attempt can start, so one event's outcomes keep their order.
+    record_outcome(retry, lock);
+    queue_.schedule(SteadyClock::now() + delay,
+                    Delivery{delivery.record, delivery.attempt + 1, std::move(failed_handlers)});
+    ready_cv_.notify_all();  // a waiter may now have to wake earlier
   }
 
   std::size_t depth() const override {
@@ -321,35 +320,38 @@ class SqliteInbox final : public Inbox {
   }
 
   void finish(const detail::Outcome& outcome) {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (held_.erase(outcome.id) == 0) return;
-    }
-    record_outcome(outcome);
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (held_.erase(outcome.id) == 0) return;
+    // A finished event has no later outcome to keep in order with, so its write() need not
+    // hold up the HTTP threads waiting for mutex_.
+    lock.unlock();
+    record_outcome(outcome, lock);
   }
 
-  // Appends the outcome to the log, or, when the log cannot take it, commits it and waits.
-  // Either way it survives a kill of the process once this returns.
-  void record_outcome(const detail::Outcome& outcome) {
+  // Appends the outcome to the log, or, when the log cannot take it (disk full, a record too
+  // large), commits it and waits. `lock` is on mutex_; if held on entry, it is held on return.
+  // Once this returns the outcome survives a kill of the process, unless the commit failed too: then it
+  // is kept in memory and retried with every commit (last_error() says why), and a kill runs
+  // the event again.
+  void record_outcome(const detail::Outcome& outcome, std::unique_lock<std::mutex>& lock) {
     std::size_t logged = 0;
-    if (log_.append(outcome, &logged)) {
-      // Commits fold logged outcomes in as they go; without accepts to commit, a full batch
-      // of them calls for a commit of its own.
-      if (logged == settings_.max_batch) {
-        std::lock_guard<std::mutex> lock(mutex_);
-        log_full_ = true;
-        writes_cv_.notify_one();
-      }
+    const bool appended = log_.append(outcome, &logged);
+    // Commits fold logged outcomes in as they go; without accepts to commit, a full batch of
+    // them calls for a commit of its own.
+    if (appended && logged != settings_.max_batch) return;
+    if (!lock.owns_lock()) lock.lock();
+    if (appended) {
+      log_full_ = true;
+      writes_cv_.notify_one();
       return;
     }
     Write write;
     write.kind = Write::Kind::outcome;
     write.outcome = outcome;
-    std::unique_lock<std::mutex> lock(mutex_);
     submit(write, lock);
   }
 
-  // Returns once every outcome reported before the call is committed.
+  // Returns once every outcome reported before the call is committed (or the commit failed).
   void commit_outcomes() const {
     Write write;
     write.kind = Write::Kind::flush;

@@ -9,9 +9,10 @@
 // stale and skipped when the log is read after a restart, so the log itself is never fsync'd
 // and may be emptied lazily.
 //
-// Two files take turns: appends go to one while the outcomes already taken from the other are
-// committed; a file is emptied once everything in it is in the database. A record is framed
-// by its length and a checksum, so one torn by a crash mid-write ends the reading.
+// Two files take turns: once one has grown to 64 KB, appends go to the other while the
+// outcomes taken from the first are committed, and the first is emptied once everything in it
+// is in the database. A record is framed by its length and a checksum, so one torn by a crash
+// mid-write ends the reading of its file.
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -21,6 +22,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <filesystem>
 #include <mutex>
 #include <string>
 #include <utility>
@@ -40,6 +42,14 @@ struct LoggedOutcome {
 
 class OutcomeLog {
  public:
+  // The log's files for the database at `path`: "-outcomes0" and "-outcomes1" appended to its
+  // canonical path, so a second path to the same file (a symlink) finds the same lock.
+  static std::string base_for(const std::string& database_path) {
+    std::error_code ignored;
+    const auto canonical = std::filesystem::weakly_canonical(database_path, ignored);
+    return (canonical.empty() ? database_path : canonical.string()) + "-outcomes";
+  }
+
   // Opens (creating) `base` + "0" and `base` + "1" and locks them against a second inbox on
   // the same database. Throws InboxFileError naming the file and the problem.
   explicit OutcomeLog(const std::string& base) {
@@ -80,11 +90,18 @@ class OutcomeLog {
     next_seq_ = last_seq + 1;
   }
 
-  // Appends the outcome and keeps it for take(). False when the write failed (the file is left
-  // as it was): the caller must then commit the outcome itself. Thread-safe.
+  // Appends the outcome and keeps it for take(). False when it cannot be logged (the write
+  // failed, leaving the file as it was; the id or reason is not UTF-8; the record would be too
+  // large to read back): the caller must then commit the outcome itself. Thread-safe.
   bool append(const Outcome& outcome, std::size_t* pending_after = nullptr) {
     std::lock_guard<std::mutex> lock(mutex_);
-    const auto frame = encode(next_seq_, outcome);
+    std::string frame;
+    try {
+      frame = encode(next_seq_, outcome);
+    } catch (const nlohmann::json::exception&) {
+      return false;  // replacing the bytes would log an id that matches no event
+    }
+    if (frame.size() - frame_header_bytes > max_record_bytes) return false;
     File& file = files_[current_];
     if (!write_all(file, frame)) return false;
     file.last_seq = next_seq_;
@@ -129,6 +146,7 @@ class OutcomeLog {
   };
 
   static constexpr std::uint32_t max_record_bytes = 1u << 20;
+  static constexpr std::size_t frame_header_bytes = 8;
   static constexpr std::uint64_t truncate_at_bytes = 64 * 1024;
 
   [[noreturn]] void fail(const std::string& path, const char* what) {
@@ -175,7 +193,7 @@ class OutcomeLog {
                               {"handlers", outcome.handlers},
                               {"at", to_millis(outcome.at)}};
     if (!outcome.reason.empty()) payload["reason"] = outcome.reason;
-    const auto text = payload.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    const auto text = payload.dump();  // throws on invalid UTF-8
     std::string frame;
     frame.reserve(8 + text.size());
     put_u32(frame, static_cast<std::uint32_t>(text.size()));
@@ -218,15 +236,16 @@ class OutcomeLog {
       have += static_cast<std::size_t>(got);
     }
     bytes.resize(have);
-    for (std::size_t at = 0; bytes.size() - at >= 8;) {
+    const auto header = frame_header_bytes;
+    for (std::size_t at = 0; bytes.size() - at >= header;) {
       const auto length = get_u32(bytes.data() + at);
-      if (length > max_record_bytes || length > bytes.size() - at - 8) break;
-      std::string text = bytes.substr(at + 8, length);
+      if (length > max_record_bytes || length > bytes.size() - at - header) break;
+      std::string text = bytes.substr(at + header, length);
       if (checksum(text.data(), text.size()) != get_u32(bytes.data() + at + 4)) break;
       LoggedOutcome record;
       if (!decode(text, record)) break;
       records.push_back(std::move(record));
-      at += 8 + length;
+      at += header + length;
     }
   }
 
@@ -250,12 +269,19 @@ class OutcomeLog {
     return true;
   }
 
-  // Under mutex_ (or before any other thread uses the log).
+  // Under mutex_ (or before any other thread uses the log). When the file cannot be emptied
+  // but holds something, nothing more is appended to it: records behind old ones might not be
+  // read back.
   static void truncate(File& file) {
     if (::ftruncate(file.fd, 0) == 0) {
       file.size = 0;
       file.torn = false;
+      return;
     }
+    struct stat status {};
+    const bool empty = ::fstat(file.fd, &status) == 0 && status.st_size == 0;
+    file.size = empty ? 0 : static_cast<std::uint64_t>(status.st_size);
+    file.torn = !empty;
   }
 
   mutable std::mutex mutex_;
