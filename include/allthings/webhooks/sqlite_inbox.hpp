@@ -330,9 +330,9 @@ class SqliteInbox final : public Inbox {
 
   // Appends the outcome to the log, or, when the log cannot take it (disk full, a record too
   // large), commits it and waits. `lock` is on mutex_; if held on entry, it is held on return.
-  // Once this returns the outcome survives a kill of the process, unless the commit failed too: then it
-  // is kept in memory and retried with every commit (last_error() says why), and a kill runs
-  // the event again.
+  // Once this returns the outcome survives a kill of the process, unless the commit failed
+  // too: then it is kept in memory and retried with every commit (last_error() says why), and
+  // a kill runs the event again.
   void record_outcome(const detail::Outcome& outcome, std::unique_lock<std::mutex>& lock) {
     std::size_t logged = 0;
     const bool appended = log_.append(outcome, &logged);

@@ -180,7 +180,9 @@ class OutcomeLog {
   }
   static std::uint32_t get_u32(const char* in) {
     std::uint32_t value = 0;
-    for (int i = 0; i < 4; ++i) value |= std::uint32_t{static_cast<unsigned char>(in[i])} << (8 * i);
+    for (int i = 0; i < 4; ++i) {
+      value |= std::uint32_t{static_cast<unsigned char>(in[i])} << (8 * i);
+    }
     return value;
   }
 
