@@ -213,3 +213,17 @@ TEST_CASE("an outcome too large for the log is committed instead, and the log go
   CHECK(std::filesystem::file_size(path + "-outcomes0") > 0);  // the next one is logged
   CHECK(inbox.find("b")->state == aw::StoredState::completed);
 }
+
+TEST_CASE("an outcome_log table emptied by hand gets its row back at the next commit") {
+  test::ScratchDir dir;
+  test::ManualClock clock;
+  const auto path = dir.file("inbox.db");
+  leave_pending(path, clock, {"a"});
+  test::run_sql(path, "DELETE FROM outcome_log");
+
+  aw::SqliteInbox inbox(path, test::inbox_options(clock));
+  inbox.complete(*inbox.next(0ms));
+  CHECK(inbox.find("a")->state == aw::StoredState::completed);
+  CHECK(test::DatabaseFile(path).text("SELECT count(*) FROM outcome_log") == "1");
+  CHECK(applied_seq(path) >= 1);
+}

@@ -185,7 +185,11 @@ class SqliteInboxStore {
   void set_applied_outcome_seq(std::uint64_t seq) {
     auto update = set_applied_seq_.execute();
     update.bind(1, static_cast<std::int64_t>(seq));
-    update.run();
+    if (update.run() == 0) {
+      // The row was deleted by hand: without it every record would be applied at each start.
+      db_.exec(("INSERT INTO outcome_log (applied_seq) VALUES (" + std::to_string(seq) + ")")
+                   .c_str());
+    }
   }
 
   // Every pending event in arrival order.
