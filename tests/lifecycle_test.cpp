@@ -155,6 +155,27 @@ TEST_CASE("stop reports every event it could not deliver within drain_timeout") 
   REQUIRE(test::eventually([&] { return handler_returned->load(); }));
 }
 
+TEST_CASE("stop joins idle workers even when the drain ran out of time, not only in time") {
+  aw::Options o = test::options();
+  o.workers = 4;
+  o.drain_timeout = 50ms;
+  o.retry_base_delay = std::chrono::hours(1);  // the event waits for its retry past the drain
+  o.retry_max_delay = std::chrono::hours(1);
+  auto inbox = std::make_shared<aw::MemoryInbox>(aw::MemoryInbox::limits_from(o));
+  {
+    test::Server server(o, inbox);
+    server.endpoint.on_any([](const aw::Event&) { throw std::runtime_error("down"); });
+    server.start();
+    CHECK(test::status_of(server.post_signed(test::body("e1"))) == 200);
+    REQUIRE(test::eventually(
+        [&] { return server.recorder.saw_error(aw::ErrorKind::handler_failed); }));
+    server.endpoint.stop();
+  }
+  // No worker was left running, so nothing but this test holds the inbox (a SqliteInbox
+  // would otherwise keep its file locked against the next one).
+  CHECK(inbox.use_count() == 1);
+}
+
 TEST_CASE("the destructor stops the server") {
   int port = 0;
   {

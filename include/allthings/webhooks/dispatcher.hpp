@@ -68,6 +68,13 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
       std::unique_lock<std::mutex> lock(workers_mutex_);
       threads.swap(threads_);
       all_returned = workers_done_.wait_until(lock, deadline, [&] { return running_workers_ == 0; });
+      // Past the deadline, a worker outside a handler still returns at once (close() woke it):
+      // wait for those, so that only workers stuck in a handler are detached. A detached worker
+      // keeps the inbox alive, and a SqliteInbox holds its file's lock until it dies.
+      while (!all_returned && running_workers_ > workers_in_handlers_.load()) {
+        workers_done_.wait_for(lock, std::chrono::milliseconds(5));
+        all_returned = running_workers_ == 0;
+      }
     }
     for (auto& thread : threads) {
       if (all_returned) {
@@ -172,6 +179,7 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
   }
 
   Outcome run(const Delivery& delivery) {
+    const InHandlers in_handlers(workers_in_handlers_);
     const auto table = registry_->snapshot();
     const Event event(delivery.record, delivery.attempt);
     auto& counters = reporter_->counters();
@@ -235,6 +243,18 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
     return false;
   }
 
+  // Counts a worker as busy with an event (and so possibly stuck) while it lives.
+  class InHandlers {
+   public:
+    explicit InHandlers(std::atomic<std::size_t>& count) : count_(count) { ++count_; }
+    ~InHandlers() { --count_; }
+    InHandlers(const InHandlers&) = delete;
+    InHandlers& operator=(const InHandlers&) = delete;
+
+   private:
+    std::atomic<std::size_t>& count_;
+  };
+
   static constexpr std::chrono::milliseconds claim_wait{200};
 
   // Index that stands for on_unhandled in a retry's handler list.
@@ -250,6 +270,7 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
   std::condition_variable workers_done_;
   std::vector<std::thread> threads_;
   std::size_t running_workers_ = 0;
+  std::atomic<std::size_t> workers_in_handlers_{0};
 
   std::mutex claim_mutex_;
   std::mutex lanes_mutex_;
