@@ -535,10 +535,9 @@ class SqliteInbox final : public Inbox {
       if (carried_.last_seq > 0) store_.set_applied_outcome_seq(carried_.last_seq);
       std::size_t stored = 0;
       for (Write* write : batch) {
+        if (write->kind == Write::Kind::flush) continue;  // asks for the commit, writes nothing
         if (write->kind == Write::Kind::outcome) {
           store_.apply(write->outcome);
-        } else if (write->kind != Write::Kind::accept) {
-          continue;
         } else if (stored < room) {
           const bool inserted =
               store_.insert_new(*write->record, write->headers_json, now, limits_.dedupe_window);
@@ -610,12 +609,8 @@ class SqliteInbox final : public Inbox {
     void merge(std::vector<detail::LoggedOutcome> logged) {
       if (logged.empty()) return;
       last_seq = logged.back().seq;
-      if (outcomes.empty()) {
-        outcomes = std::move(logged);
-      } else {
-        outcomes.insert(outcomes.end(), std::make_move_iterator(logged.begin()),
-                        std::make_move_iterator(logged.end()));
-      }
+      outcomes.insert(outcomes.end(), std::make_move_iterator(logged.begin()),
+                      std::make_move_iterator(logged.end()));
     }
   };
 

@@ -197,7 +197,7 @@ class OutcomeLog {
     if (!outcome.reason.empty()) payload["reason"] = outcome.reason;
     const auto text = payload.dump();  // throws on invalid UTF-8
     std::string frame;
-    frame.reserve(8 + text.size());
+    frame.reserve(frame_header_bytes + text.size());
     put_u32(frame, static_cast<std::uint32_t>(text.size()));
     put_u32(frame, checksum(text.data(), text.size()));
     frame += text;
@@ -238,11 +238,11 @@ class OutcomeLog {
       have += static_cast<std::size_t>(got);
     }
     bytes.resize(have);
-    const auto header = frame_header_bytes;
+    constexpr auto header = frame_header_bytes;
     for (std::size_t at = 0; bytes.size() - at >= header;) {
       const auto length = get_u32(bytes.data() + at);
       if (length > max_record_bytes || length > bytes.size() - at - header) break;
-      std::string text = bytes.substr(at + header, length);
+      const std::string text = bytes.substr(at + header, length);
       if (checksum(text.data(), text.size()) != get_u32(bytes.data() + at + 4)) break;
       LoggedOutcome record;
       if (!decode(text, record)) break;

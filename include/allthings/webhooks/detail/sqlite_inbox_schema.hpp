@@ -53,16 +53,13 @@ CREATE INDEX events_pending ON events (seq) WHERE state = 'pending';
 CREATE INDEX events_completed ON events (accepted_at_ms) WHERE state = 'completed';
 CREATE INDEX events_dead ON events (seq) WHERE state = 'dead';
 CREATE INDEX events_requeued ON events (seq) WHERE requeued = 1;
--- The sequence number of the last outcome log record applied to events (see outcome_log.hpp).
-CREATE TABLE outcome_log (applied_seq INTEGER NOT NULL);
-INSERT INTO outcome_log (applied_seq) VALUES (0);
 )sql";
 
-// Version 1 lacked the outcome log's high-water mark.
-inline constexpr const char* inbox_migration_1_to_2_sql = R"sql(
+// The sequence number of the last outcome log record applied to events (see outcome_log.hpp).
+// Part of the schema since version 2, which added it to version 1's.
+inline constexpr const char* outcome_log_schema_sql = R"sql(
 CREATE TABLE outcome_log (applied_seq INTEGER NOT NULL);
 INSERT INTO outcome_log (applied_seq) VALUES (0);
-PRAGMA user_version = 2;
 )sql";
 
 class InboxFileError : public std::runtime_error {
@@ -107,6 +104,7 @@ inline void create_schema(sqlite::Connection& db) {
     db.exec(("PRAGMA application_id = " + std::to_string(inbox_application_id)).c_str());
     db.exec(("PRAGMA user_version = " + std::to_string(inbox_schema_version)).c_str());
     db.exec(inbox_schema_sql);
+    db.exec(outcome_log_schema_sql);
   }
   transaction.commit();
 }
@@ -136,7 +134,10 @@ inline void check_is_our_inbox(sqlite::Connection& db, const std::string& path) 
 inline void migrate(sqlite::Connection& db) {
   sqlite::WriteTransaction transaction(db);
   // Another process may have migrated it since we looked.
-  if (db.query_integer("PRAGMA user_version") == 1) db.exec(inbox_migration_1_to_2_sql);
+  if (db.query_integer("PRAGMA user_version") == 1) {
+    db.exec(outcome_log_schema_sql);
+    db.exec("PRAGMA user_version = 2");
+  }
   transaction.commit();
 }
 
