@@ -2,13 +2,13 @@
 
 #include <chrono>
 #include <condition_variable>
-#include <deque>
 #include <mutex>
 #include <stdexcept>
 #include <unordered_map>
 #include <utility>
 
 #include "detail/delivery_queue.hpp"
+#include "detail/id_memory.hpp"
 #include "inbox.hpp"
 #include "options.hpp"
 
@@ -38,24 +38,18 @@ class MemoryInbox final : public Inbox {
   }
 
   Acceptance accept(std::shared_ptr<const EventRecord> record) override {
+    const auto key = detail::IdMemory::key_of(record->id);  // hashed before taking the lock
     const auto now = limits_.clock();
     std::lock_guard<std::mutex> lock(mutex_);
     forget_expired(now);
-    const auto seen = seen_.find(record->id);
-    if (seen != seen_.end() && seen->second + limits_.dedupe_window > now) {
-      return Acceptance::duplicate;
-    }
+    const auto last_seen = ids_.last_seen(key);
+    if (last_seen && *last_seen + limits_.dedupe_window > now) return Acceptance::duplicate;
     if (unfinished_ >= limits_.queue_capacity) return Acceptance::full;
 
-    Remembered* remembered = nullptr;
-    if (seen != seen_.end()) {
-      seen->second = now;
-      remembered = &*seen;
-    } else {
-      while (seen_.size() >= limits_.dedupe_capacity) forget_oldest();
-      remembered = &*seen_.emplace(record->id, now).first;
+    if (!last_seen) {
+      while (ids_.size() >= limits_.dedupe_capacity) ids_.forget_oldest();
     }
-    seen_order_.emplace_back(now, remembered);
+    ids_.remember(key, now);
     ++unfinished_;
     if (queue_.push(Delivery{std::move(record), 1, {}})) ready_cv_.notify_one();
     return Acceptance::accepted;
@@ -107,7 +101,7 @@ class MemoryInbox final : public Inbox {
   // Ids currently remembered for dedupe (for tests and stats).
   std::size_t remembered_ids() const {
     std::lock_guard<std::mutex> lock(mutex_);
-    return seen_.size();
+    return ids_.size();
   }
 
  private:
@@ -120,19 +114,10 @@ class MemoryInbox final : public Inbox {
   }
 
   void forget_expired(WallTime now) {
-    while (!seen_order_.empty() && seen_order_.front().first + limits_.dedupe_window <= now) {
-      forget_oldest();
+    for (auto oldest = ids_.oldest(); oldest && *oldest + limits_.dedupe_window <= now;
+         oldest = ids_.oldest()) {
+      ids_.forget_oldest();
     }
-  }
-
-  // seen_order_ may hold stale entries for ids re-accepted after expiry; only the id's latest
-  // entry (its time matches the map's) removes the id. Entries come out in the order they went
-  // in, so the latest comes out last and no entry outlives the element it points to.
-  void forget_oldest() {
-    if (seen_order_.empty()) return;
-    const auto [time, remembered] = seen_order_.front();
-    seen_order_.pop_front();
-    if (remembered->second == time) seen_.erase(seen_.find(remembered->first));
   }
 
   Limits limits_;
@@ -141,11 +126,7 @@ class MemoryInbox final : public Inbox {
   detail::DeliveryQueue queue_;
   std::unordered_map<const EventRecord*, std::shared_ptr<const EventRecord>> handed_out_;
   std::size_t unfinished_ = 0;
-  // Ids remembered for dedupe, and in which order they expire. The order points into the map
-  // (its elements never move) rather than holding a second copy of every id.
-  using Remembered = std::pair<const std::string, WallTime>;
-  std::unordered_map<std::string, WallTime> seen_;
-  std::deque<std::pair<WallTime, const Remembered*>> seen_order_;
+  detail::IdMemory ids_;
   bool closed_ = false;
 };
 

@@ -23,11 +23,27 @@ inline const EVP_MD* sha256_algorithm() {
   return md;
 }
 
+struct DigestContextDeleter {
+  void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
+};
+using DigestContext = std::unique_ptr<EVP_MD_CTX, DigestContextDeleter>;
+
+inline DigestContext new_sha256_context() {
+  DigestContext ctx(EVP_MD_CTX_new());
+  if (!ctx || EVP_DigestInit_ex2(ctx.get(), sha256_algorithm(), nullptr) != 1) {
+    throw std::runtime_error("OpenSSL could not start a SHA-256 context");
+  }
+  return ctx;
+}
+
+// A context per thread, reused: EVP_Digest would allocate and free one on every call.
 inline Sha256Digest sha256(std::string_view data) {
+  thread_local const DigestContext ctx = new_sha256_context();
   Sha256Digest out{};
   unsigned int written = 0;
-  if (EVP_Digest(data.data(), data.size(), out.data(), &written, sha256_algorithm(), nullptr) !=
-      1) {
+  if (EVP_DigestInit_ex2(ctx.get(), sha256_algorithm(), nullptr) != 1 ||
+      EVP_DigestUpdate(ctx.get(), data.data(), data.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx.get(), out.data(), &written) != 1 || written != out.size()) {
     throw std::runtime_error("OpenSSL failed to compute SHA-256");
   }
   return out;
@@ -41,7 +57,7 @@ inline Sha256Digest sha256(std::string_view data) {
 class HmacSha256Key {
  public:
   explicit HmacSha256Key(std::string_view key)
-      : inner_(new_context()), outer_(new_context()) {
+      : inner_(new_sha256_context()), outer_(new_sha256_context()) {
     std::array<unsigned char, block_size> block{};  // K0: the key, hashed if longer, zero-padded
     if (key.size() > block_size) {
       auto hashed = sha256(key);
@@ -70,22 +86,9 @@ class HmacSha256Key {
  private:
   static constexpr std::size_t block_size = 64;  // SHA-256's
 
-  struct ContextDeleter {
-    void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
-  };
-  using ContextPtr = std::unique_ptr<EVP_MD_CTX, ContextDeleter>;
-
-  static ContextPtr new_context() {
-    ContextPtr ctx(EVP_MD_CTX_new());
-    if (!ctx || EVP_DigestInit_ex2(ctx.get(), sha256_algorithm(), nullptr) != 1) {
-      throw std::runtime_error("OpenSSL could not start a SHA-256 context");
-    }
-    return ctx;
-  }
-
   // A context per thread to compute in, so a call allocates only what copying a state does.
   static EVP_MD_CTX* scratch() {
-    thread_local const ContextPtr ctx = new_context();
+    thread_local const DigestContext ctx = new_sha256_context();
     return ctx.get();
   }
 
@@ -107,8 +110,8 @@ class HmacSha256Key {
            EVP_DigestFinal_ex(work, out.data(), &written) == 1 && written == out.size();
   }
 
-  ContextPtr inner_;  // SHA-256 state after (K0 ^ ipad)
-  ContextPtr outer_;  // SHA-256 state after (K0 ^ opad)
+  DigestContext inner_;  // SHA-256 state after (K0 ^ ipad)
+  DigestContext outer_;  // SHA-256 state after (K0 ^ opad)
 };
 
 inline bool constant_time_equal(const Sha256Digest& a, const Sha256Digest& b) {
