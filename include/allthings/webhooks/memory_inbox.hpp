@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "detail/delivery_queue.hpp"
 #include "detail/id_memory.hpp"
@@ -38,20 +39,20 @@ class MemoryInbox final : public Inbox {
   }
 
   Acceptance accept(std::shared_ptr<const EventRecord> record) override {
-    const auto key = detail::IdMemory::key_of(record->id);  // hashed before taking the lock
+    const auto key = detail::IdMemory::key_of(record->id);  // hashed before taking a lock
     const auto now = limits_.clock();
-    std::lock_guard<std::mutex> lock(mutex_);
+    // The id memory's lock is held throughout, so a concurrent second delivery of the id waits
+    // and then sees it; the queue's lock (which workers take twice per event) only for the push.
+    std::lock_guard<std::mutex> ids_lock(ids_mutex_);
     forget_expired(now);
     const auto last_seen = ids_.last_seen(key);
     if (last_seen && *last_seen + limits_.dedupe_window > now) return Acceptance::duplicate;
-    if (unfinished_ >= limits_.queue_capacity) return Acceptance::full;
+    if (!enqueue(std::move(record))) return Acceptance::full;
 
     if (!last_seen) {
       while (ids_.size() >= limits_.dedupe_capacity) ids_.forget_oldest();
     }
     ids_.remember(key, now);
-    ++unfinished_;
-    if (queue_.push(Delivery{std::move(record), 1, {}})) ready_cv_.notify_one();
     return Acceptance::accepted;
   }
 
@@ -100,7 +101,7 @@ class MemoryInbox final : public Inbox {
 
   // Ids currently remembered for dedupe (for tests and stats).
   std::size_t remembered_ids() const {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<std::mutex> lock(ids_mutex_);
     return ids_.size();
   }
 
@@ -108,11 +109,22 @@ class MemoryInbox final : public Inbox {
   using SteadyClock = std::chrono::steady_clock;
   using WallTime = std::chrono::system_clock::time_point;
 
+  // Queues the event if there is room; false when the inbox is full. The caller holds
+  // ids_mutex_.
+  bool enqueue(std::shared_ptr<const EventRecord> record) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (unfinished_ >= limits_.queue_capacity) return false;
+    ++unfinished_;
+    if (queue_.push(Delivery{std::move(record), 1, {}})) ready_cv_.notify_one();
+    return true;
+  }
+
   void finish(const Delivery& delivery) {
     std::lock_guard<std::mutex> lock(mutex_);
     if (handed_out_.erase(delivery.record.get()) > 0) --unfinished_;
   }
 
+  // Caller holds ids_mutex_.
   void forget_expired(WallTime now) {
     for (auto oldest = ids_.oldest(); oldest && *oldest + limits_.dedupe_window <= now;
          oldest = ids_.oldest()) {
@@ -121,12 +133,15 @@ class MemoryInbox final : public Inbox {
   }
 
   Limits limits_;
-  mutable std::mutex mutex_;
+
+  mutable std::mutex ids_mutex_;  // taken before mutex_ when both are needed
+  detail::IdMemory ids_;
+
+  mutable std::mutex mutex_;  // the rest
   std::condition_variable ready_cv_;
   detail::DeliveryQueue queue_;
   std::unordered_map<const EventRecord*, std::shared_ptr<const EventRecord>> handed_out_;
   std::size_t unfinished_ = 0;
-  detail::IdMemory ids_;
   bool closed_ = false;
 };
 
