@@ -257,6 +257,7 @@ struct Point {
   bench::Fields ready;
   bench::Fields report;
   double others = 0;  // share of all CPUs other tenants used during the load
+  double server_cpu_us = 0;  // CPU time of the server process per request sent, microseconds
 
   double rps() const { return load.requests_per_second(); }
   bool disturbed() const { return others >= disturbed_share; }
@@ -313,8 +314,15 @@ Point measure(Variant variant, std::size_t connections, bench::RequestPool& pool
       settings.warmup = std::chrono::duration<double>(f.warmup);
       settings.measured = std::chrono::duration<double>(f.seconds);
       const bench::InterferenceMeter meter({::getpid(), server.pid()});
+      const auto server_ticks = bench::detail::ticks_of({server.pid()});
       point.load = bench::run_load(pool, settings);
       point.others = meter.others_share();
+      if (point.load.sent > 0) {
+        const double ticks = static_cast<double>(bench::detail::ticks_of({server.pid()}) -
+                                                 server_ticks);
+        point.server_cpu_us = ticks / static_cast<double>(::sysconf(_SC_CLK_TCK)) * 1e6 /
+                              static_cast<double>(point.load.sent);
+      }
       std::string report = "report " + std::to_string(point.load.sent);
       for (const auto index : point.load.not_2xx) report += " " + std::to_string(index);
       server.send_line(report);
@@ -403,7 +411,8 @@ class Table {
     std::printf("%15s%s\n", "", rounds.c_str());
 
     std::string notes = " p99.9 " + fixed(p.load.latency_ms(99.9), 3) + " ms, max " +
-                        fixed(p.load.latency_ms(100), 3) + " ms;";
+                        fixed(p.load.latency_ms(100), 3) + " ms; server CPU " +
+                        fixed(p.server_cpu_us, 1) + " us per request;";
     if (p.load.reconnects) {
       notes += " " + grouped(static_cast<double>(p.load.reconnects)) +
                " reconnects after keep_alive_max_count;";
@@ -521,7 +530,9 @@ std::vector<Series> measure_http(const Flags& f, bench::RequestPool& pool) {
                "ratio to the ceiling at the\n  same connection count; p99 x c: p99 over the "
                "ceiling's p99. Each row is the fastest round in which other\n  processes used "
                "less than 10% of the CPUs (* marks the others). RSS of the server process: idle "
-               "after\n  start() -> after the load\n";
+               "after\n  start() -> after the load. Server CPU: the server process's CPU time "
+               "(all threads, user + system)\n  over the whole round, warm-up included, per "
+               "request sent\n";
   return all;
 }
 
