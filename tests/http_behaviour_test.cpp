@@ -96,6 +96,26 @@ TEST_CASE("a compressed body is 415: the signature covers the bytes as sent") {
   CHECK(test::status_of(server.post(b, headers)) == 415);
 }
 
+TEST_CASE("JSON media types match in any case and with a +json suffix, and identity encoding is plain") {
+  test::Server server;
+  server.start();
+  auto client = server.client();
+  const std::string path = server.endpoint.options().path;
+  int n = 0;
+  auto post = [&](const std::string& type, const std::string& encoding) {
+    const auto b = test::body("media-" + std::to_string(++n));
+    auto headers = aw::testing::signed_headers(b, test::secret);
+    if (!encoding.empty()) headers.emplace("Content-Encoding", encoding);
+    return test::status_of(client.Post(path.c_str(), headers, b, type.c_str()));
+  };
+  CHECK(post("Application/JSON", "") == 200);
+  CHECK(post("application/vnd.allthings+JSON; charset=utf-8", "") == 200);
+  CHECK(post("application/json", " Identity ") == 200);
+  CHECK(post("application/jsonx", "") == 415);
+  CHECK(post("+json", "") == 415);
+  CHECK(post("application/json", "br") == 415);
+}
+
 TEST_CASE("malformed JSON, a non-object body and a missing name are 400") {
   test::Server server;
   server.start();

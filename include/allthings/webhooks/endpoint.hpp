@@ -86,20 +86,25 @@ struct EndpointCore {
     Counters::bump(counters->received);
     if (!accepting) return answer(res, ErrorKind::stopping, replies::stopping, "endpoint stopped");
 
-    const auto length = content_length(req);
+    // Lower-case names, so each header below is found by a plain comparison: httplib's own
+    // lookups compare case-insensitively through tolower() and copy the value.
+    HeaderList headers = lower_case_headers(req.headers);
+    auto header = [&headers](std::string_view name) {
+      return RequestPipeline::find_header(headers, name).value_or(std::string_view());
+    };
+    const auto length = content_length(header("content-length"));
     if (length && *length > options.max_body_bytes) {
       return answer_and_close(res, ErrorKind::body_too_large, replies::body_too_large,
                               "Content-Length exceeds max_body_bytes");
     }
-    // One lookup per header: each is a case-insensitive search of the request's headers.
-    const auto content_type = req.get_header_value("Content-Type");  // empty when absent
+    const auto content_type = header("content-type");  // empty when absent
     if (!trim(content_type).empty() && !is_json_media_type(content_type)) {
       return answer_and_close(res, ErrorKind::unsupported_media_type,
                               replies::unsupported_media_type, "Content-Type is not JSON");
     }
     // Decoding a compressed body would verify bytes other than the ones on the wire.
-    if (req.has_header("Content-Encoding") &&
-        to_lower(trim(req.get_header_value("Content-Encoding"))) != "identity") {
+    const auto encoding = RequestPipeline::find_header(headers, "content-encoding");
+    if (encoding && !equals_ignoring_case(trim(*encoding), "identity")) {
       return answer_and_close(res, ErrorKind::unsupported_media_type,
                               replies::unsupported_media_type, "Content-Encoding is not accepted");
     }
@@ -124,7 +129,7 @@ struct EndpointCore {
       return answer_and_close(res, ErrorKind::unreadable_body, replies::unreadable_body,
                               "request body could not be read");
     }
-    write_reply(res, pipeline.handle(std::move(body), lower_case_headers(req.headers)));
+    write_reply(res, pipeline.handle(std::move(body), std::move(headers)));
   }
 
   void answer(httplib::Response& res, ErrorKind kind, const Reply& reply,

@@ -28,6 +28,16 @@ inline std::string to_lower(std::string_view text) {
   return out;
 }
 
+inline bool equals_ignoring_case(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const char x = a[i] >= 'A' && a[i] <= 'Z' ? static_cast<char>(a[i] - 'A' + 'a') : a[i];
+    const char y = b[i] >= 'A' && b[i] <= 'Z' ? static_cast<char>(b[i] - 'A' + 'a') : b[i];
+    if (x != y) return false;
+  }
+  return true;
+}
+
 inline std::string_view trim(std::string_view text) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
   while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
@@ -36,16 +46,15 @@ inline std::string_view trim(std::string_view text) {
 
 // "application/json", "application/json; charset=utf-8", "application/vnd.x+json", any case.
 inline bool is_json_media_type(std::string_view content_type) {
-  const auto type = to_lower(trim(content_type.substr(0, content_type.find(';'))));
+  const auto type = trim(content_type.substr(0, content_type.find(';')));
   const std::string_view suffix = "+json";
-  return type == "application/json" ||
+  return equals_ignoring_case(type, "application/json") ||
          (type.size() > suffix.size() &&
-          type.compare(type.size() - suffix.size(), suffix.size(), suffix) == 0);
+          equals_ignoring_case(type.substr(type.size() - suffix.size()), suffix));
 }
 
 // Content-Length as a number; nullopt when absent or not a plain decimal.
-inline std::optional<std::uint64_t> content_length(const httplib::Request& req) {
-  const auto text = req.get_header_value("Content-Length");  // empty when absent
+inline std::optional<std::uint64_t> content_length(std::string_view text) {
   if (text.empty() || text.size() > 19) return std::nullopt;
   std::uint64_t value = 0;
   for (char c : text) {
