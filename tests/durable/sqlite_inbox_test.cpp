@@ -148,3 +148,18 @@ TEST_CASE("an event the database cannot store is unavailable and leaves no trace
   CHECK(inbox.accept(test::record(refused, "ticket.created", bulky)) ==
         aw::Acceptance::accepted);
 }
+
+TEST_CASE("headers are stored as nlohmann/json writes them, escapes and invalid UTF-8 included") {
+  const std::vector<aw::HeaderList> cases = {
+      {},
+      {{"host", "127.0.0.1:8080"}, {"x-allthings-signature", std::string(64, 'a')}},
+      {{"x-quote", "say \"hi\" \\ bye"}, {"x-control", std::string("tab\there\nnl\x01", 13)}},
+      {{"x-utf8", "Zürich \xe2\x82\xac"}, {"x-invalid", "bad \xff\xfe end"}, {"", ""}},
+      {{"x-del", "\x7f"}, {"x-backslash", "C:\\path"}, {"x-quote-only", "a\"b"}},
+  };
+  for (const auto& headers : cases) {
+    const std::string expected = nlohmann::json(headers).dump(
+        -1, ' ', false, nlohmann::json::error_handler_t::replace);
+    CHECK(aw::detail::SqliteInboxStore::headers_to_json(headers) == expected);
+  }
+}

@@ -2,11 +2,13 @@
 
 // The durable inbox's rows and the SQL that reads and writes them. A store owns one
 // connection and is not thread-safe: SqliteInbox confines each store to one thread or mutex.
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -152,9 +154,20 @@ class SqliteInboxStore {
     return forget.run() == 1 && insert(record, headers_json, now);
   }
 
+  // [["name","value"],...], as nlohmann/json writes it, without building its tree (about 40
+  // heap allocations for ten headers, 3 µs on each accepting HTTP thread).
   static std::string headers_to_json(const HeaderList& headers) {
-    // Header values are bytes off the wire; invalid UTF-8 must not fail the whole batch.
-    return nlohmann::json(headers).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    std::string out = "[";
+    for (const auto& [name, value] : headers) {
+      if (out.size() > 1) out += ',';
+      out += '[';
+      append_json_string(out, name);
+      out += ',';
+      append_json_string(out, value);
+      out += ']';
+    }
+    out += ']';
+    return out;
   }
 
   bool remembers(const std::string& id, WallTime now, std::chrono::seconds window) {
@@ -244,6 +257,23 @@ class SqliteInboxStore {
   }
 
  private:
+  // Header names and values are nearly always printable ASCII, which JSON takes as it is.
+  // Anything else goes through nlohmann/json, which escapes it and, as header bytes off the
+  // wire may be invalid UTF-8, replaces what is invalid rather than failing the whole batch.
+  static void append_json_string(std::string& out, std::string_view text) {
+    const bool plain = std::all_of(text.begin(), text.end(), [](char c) {
+      return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+    });
+    if (plain) {
+      out += '"';
+      out += text;
+      out += '"';
+      return;
+    }
+    out += nlohmann::json(std::string(text))
+               .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+
   void mark_completed(const std::string& id, WallTime now) {
     auto update = complete_.execute();
     update.bind(1, id).bind(2, to_millis(now));
