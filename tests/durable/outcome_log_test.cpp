@@ -227,3 +227,38 @@ TEST_CASE("an outcome_log table emptied by hand gets its row back at the next co
   CHECK(test::DatabaseFile(path).text("SELECT count(*) FROM outcome_log") == "1");
   CHECK(applied_seq(path) >= 1);
 }
+
+TEST_CASE("every field of a logged outcome reads back as it was, escapes included") {
+  test::ScratchDir dir;
+  const std::string base = dir.file("inbox.db") + "-outcomes";
+  std::vector<detail::Outcome> written;
+  {
+    detail::OutcomeLog log(base);
+    log.reset(41);
+    auto retry = outcome(detail::Outcome::Kind::retry, "id with \"quotes\" and \\ and Zürich");
+    retry.attempt = 3;
+    retry.handlers = {0, 7, static_cast<std::size_t>(-1)};  // -1 stands for on_unhandled
+    retry.at = std::chrono::system_clock::time_point(std::chrono::milliseconds(-1234));
+    auto dead = outcome(detail::Outcome::Kind::dead_letter, "plain-id");
+    dead.reason = "line one\nline \"two\"\t\x01";
+    auto done = outcome(detail::Outcome::Kind::complete, "");
+    written = {retry, dead, done};
+    for (const auto& logged : written) REQUIRE(log.append(logged));
+    auto not_utf8 = outcome(detail::Outcome::Kind::complete, "bad \xff id");
+    CHECK_FALSE(log.append(not_utf8));  // the caller commits it instead
+  }
+  detail::OutcomeLog log(base);
+  const auto records = log.read_all();
+  REQUIRE(records.size() == written.size());
+  for (std::size_t i = 0; i < written.size(); ++i) {
+    CHECK(records[i].seq == 42 + i);
+    CHECK(records[i].outcome.kind == written[i].kind);
+    CHECK(records[i].outcome.id == written[i].id);
+    CHECK(records[i].outcome.attempt == written[i].attempt);
+    CHECK(records[i].outcome.handlers == written[i].handlers);
+    CHECK(std::chrono::duration_cast<std::chrono::milliseconds>(records[i].outcome.at -
+                                                                written[i].at)
+              .count() == 0);
+    CHECK(records[i].outcome.reason == written[i].reason);
+  }
+}

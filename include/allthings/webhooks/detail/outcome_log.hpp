@@ -30,6 +30,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "json_text.hpp"
+
 #include "sqlite_inbox_schema.hpp"
 #include "sqlite_inbox_store.hpp"
 
@@ -187,15 +189,23 @@ class OutcomeLog {
   }
 
   // length (4 bytes, little-endian) | checksum of the payload (4) | payload (JSON)
+  // The record's JSON, written directly: a nlohmann object took a dozen heap allocations on
+  // every worker for every outcome. Throws nlohmann::json::exception on invalid UTF-8.
   static std::string encode(std::uint64_t seq, const Outcome& outcome) {
-    nlohmann::json payload = {{"seq", seq},
-                              {"kind", static_cast<int>(outcome.kind)},
-                              {"id", outcome.id},
-                              {"attempt", outcome.attempt},
-                              {"handlers", outcome.handlers},
-                              {"at", to_millis(outcome.at)}};
-    if (!outcome.reason.empty()) payload["reason"] = outcome.reason;
-    const auto text = payload.dump();  // throws on invalid UTF-8
+    std::string text = "{\"seq\":" + std::to_string(seq) +
+                       ",\"kind\":" + std::to_string(static_cast<int>(outcome.kind)) + ",\"id\":";
+    append_json_string(text, outcome.id);
+    text += ",\"attempt\":" + std::to_string(outcome.attempt) + ",\"handlers\":[";
+    for (std::size_t i = 0; i < outcome.handlers.size(); ++i) {
+      if (i > 0) text += ',';
+      text += std::to_string(outcome.handlers[i]);
+    }
+    text += "],\"at\":" + std::to_string(to_millis(outcome.at));
+    if (!outcome.reason.empty()) {
+      text += ",\"reason\":";
+      append_json_string(text, outcome.reason);
+    }
+    text += '}';
     std::string frame;
     frame.reserve(frame_header_bytes + text.size());
     put_u32(frame, static_cast<std::uint32_t>(text.size()));

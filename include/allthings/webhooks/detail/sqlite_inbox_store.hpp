@@ -2,19 +2,18 @@
 
 // The durable inbox's rows and the SQL that reads and writes them. A store owns one
 // connection and is not thread-safe: SqliteInbox confines each store to one thread or mutex.
-#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <string_view>
 #include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "../event.hpp"
+#include "json_text.hpp"
 #include "sqlite.hpp"
 
 namespace allthings::webhooks {
@@ -161,9 +160,10 @@ class SqliteInboxStore {
     for (const auto& [name, value] : headers) {
       if (out.size() > 1) out += ',';
       out += '[';
-      append_json_string(out, name);
+      // Header bytes off the wire may be invalid UTF-8: that must not fail the whole batch.
+      append_json_string(out, name, nlohmann::json::error_handler_t::replace);
       out += ',';
-      append_json_string(out, value);
+      append_json_string(out, value, nlohmann::json::error_handler_t::replace);
       out += ']';
     }
     out += ']';
@@ -257,23 +257,6 @@ class SqliteInboxStore {
   }
 
  private:
-  // Header names and values are nearly always printable ASCII, which JSON takes as it is.
-  // Anything else goes through nlohmann/json, which escapes it and, as header bytes off the
-  // wire may be invalid UTF-8, replaces what is invalid rather than failing the whole batch.
-  static void append_json_string(std::string& out, std::string_view text) {
-    const bool plain = std::all_of(text.begin(), text.end(), [](char c) {
-      return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
-    });
-    if (plain) {
-      out += '"';
-      out += text;
-      out += '"';
-      return;
-    }
-    out += nlohmann::json(std::string(text))
-               .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  }
-
   void mark_completed(const std::string& id, WallTime now) {
     auto update = complete_.execute();
     update.bind(1, id).bind(2, to_millis(now));
