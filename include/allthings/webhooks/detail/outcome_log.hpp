@@ -188,19 +188,16 @@ class OutcomeLog {
     return value;
   }
 
-  // length (4 bytes, little-endian) | checksum of the payload (4) | payload (JSON)
-  // The record's JSON, written directly: a nlohmann object took a dozen heap allocations on
-  // every worker for every outcome. Throws nlohmann::json::exception on invalid UTF-8.
+  // length (4 bytes, little-endian) | checksum of the payload (4) | payload (JSON). The JSON
+  // is written directly: a nlohmann object took a dozen heap allocations on every worker for
+  // every outcome. Throws nlohmann::json::exception when the id or reason is not UTF-8.
   static std::string encode(std::uint64_t seq, const Outcome& outcome) {
     std::string text = "{\"seq\":" + std::to_string(seq) +
                        ",\"kind\":" + std::to_string(static_cast<int>(outcome.kind)) + ",\"id\":";
     append_json_string(text, outcome.id);
-    text += ",\"attempt\":" + std::to_string(outcome.attempt) + ",\"handlers\":[";
-    for (std::size_t i = 0; i < outcome.handlers.size(); ++i) {
-      if (i > 0) text += ',';
-      text += std::to_string(outcome.handlers[i]);
-    }
-    text += "],\"at\":" + std::to_string(to_millis(outcome.at));
+    text += ",\"attempt\":" + std::to_string(outcome.attempt) +
+            ",\"handlers\":" + handlers_to_json(outcome.handlers) +
+            ",\"at\":" + std::to_string(to_millis(outcome.at));
     if (!outcome.reason.empty()) {
       text += ",\"reason\":";
       append_json_string(text, outcome.reason);

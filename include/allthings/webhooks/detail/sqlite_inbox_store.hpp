@@ -76,8 +76,15 @@ inline WallTime from_millis(std::int64_t millis) {
       std::chrono::milliseconds(millis)));
 }
 
+// [0,2,...], as nlohmann/json writes it, without building a json array.
 inline std::string handlers_to_json(const std::vector<std::size_t>& handlers) {
-  return nlohmann::json(handlers).dump();
+  std::string out = "[";
+  for (const std::size_t index : handlers) {
+    if (out.size() > 1) out += ',';
+    out += std::to_string(index);
+  }
+  out += ']';
+  return out;
 }
 
 // What a worker reports about one delivery.
