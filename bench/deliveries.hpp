@@ -1,6 +1,6 @@
 #pragma once
 
-#include <allthings/webhooks/detail/crypto.hpp>
+#include <allthings/webhooks/detail/crypto/hmac_sha256.hpp>
 #include <allthings/webhooks/testing.hpp>
 
 #include <httplib.h>

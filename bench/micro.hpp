@@ -1,7 +1,7 @@
 #pragma once
 
 #include <allthings/webhooks.hpp>
-#include <allthings/webhooks/detail/http.hpp>
+#include <allthings/webhooks/detail/http/server.hpp>
 
 #include <time.h>
 

@@ -1,9 +1,9 @@
 #pragma once
 
 #include <allthings/webhooks.hpp>
-#include <allthings/webhooks/detail/http.hpp>
+#include <allthings/webhooks/detail/http/server.hpp>
 #if ALLTHINGS_WEBHOOKS_BENCH_SQLITE
-#include <allthings/webhooks/sqlite_inbox.hpp>
+#include <allthings/webhooks/inbox/sqlite.hpp>
 #endif
 
 #include <httplib.h>

@@ -5,7 +5,7 @@
 //   dead_letters inbox.db requeue-all
 // A requeued event runs again with a fresh round of attempts: within a second when a receiver
 // has the file open, otherwise when the receiver next starts.
-#include <allthings/webhooks/sqlite_inbox.hpp>
+#include <allthings/webhooks/inbox/sqlite.hpp>
 
 #include <ctime>
 #include <exception>

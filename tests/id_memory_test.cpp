@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include <allthings/webhooks/detail/id_memory.hpp>
+#include <allthings/webhooks/detail/queue/id_memory.hpp>
 
 #include <chrono>
 #include <deque>

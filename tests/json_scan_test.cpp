@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include <allthings/webhooks/detail/json_scan.hpp>
+#include <allthings/webhooks/detail/text/json_scan.hpp>
 
 #include <algorithm>
 #include <array>

@@ -1,7 +1,7 @@
 // The process the crash test kills: an endpoint with a SqliteInbox on 127.0.0.1 whose handler
 // durably records each event it runs (id, attempt and which run of the child ran it).
 #include <allthings/webhooks.hpp>
-#include <allthings/webhooks/sqlite_inbox.hpp>
+#include <allthings/webhooks/inbox/sqlite.hpp>
 
 #include <signal.h>
 #include <sqlite3.h>

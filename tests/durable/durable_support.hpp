@@ -2,7 +2,7 @@
 
 // Shared pieces of the durable inbox tests: a scratch directory per test, records and options
 // for an inbox, and a look at the database file through a connection of its own.
-#include <allthings/webhooks/sqlite_inbox.hpp>
+#include <allthings/webhooks/inbox/sqlite.hpp>
 
 #include <sqlite3.h>
 #include <stdlib.h>

@@ -12,7 +12,7 @@
 
 // With the sqlite component, the delivery goes through the durable inbox.
 #ifdef WITH_SQLITE_INBOX
-#include <allthings/webhooks/sqlite_inbox.hpp>
+#include <allthings/webhooks/inbox/sqlite.hpp>
 #endif
 
 // The parent-targets consumer defines httplib::httplib and nlohmann_json::nlohmann_json itself,

@@ -13,14 +13,14 @@
 
 #include <httplib.h>
 
-#include "detail/http.hpp"
-#include "detail/reporter.hpp"
-#include "dispatcher.hpp"
+#include "detail/http/server.hpp"
+#include "detail/core/reporter.hpp"
+#include "detail/core/dispatcher.hpp"
 #include "handlers.hpp"
 #include "inbox.hpp"
-#include "memory_inbox.hpp"
+#include "inbox/memory.hpp"
 #include "options.hpp"
-#include "pipeline.hpp"
+#include "detail/core/pipeline.hpp"
 #include "stats.hpp"
 
 namespace allthings::webhooks {

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "detail/crypto.hpp"
+#include "detail/crypto/hmac_sha256.hpp"
 #include "error.hpp"
 #include "options.hpp"
 

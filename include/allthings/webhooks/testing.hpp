@@ -8,8 +8,8 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
-#include "detail/crypto.hpp"
-#include "envelope.hpp"
+#include "detail/crypto/hmac_sha256.hpp"
+#include "detail/core/envelope_parser.hpp"
 #include "event.hpp"
 
 // Helpers for testing code that receives Allthings webhooks: sign bodies the way Allthings

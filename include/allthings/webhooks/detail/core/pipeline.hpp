@@ -7,11 +7,11 @@
 #include <utility>
 #include <variant>
 
-#include "detail/reporter.hpp"
-#include "envelope.hpp"
-#include "inbox.hpp"
-#include "options.hpp"
-#include "signature.hpp"
+#include "reporter.hpp"
+#include "envelope_parser.hpp"
+#include "../../inbox.hpp"
+#include "../../options.hpp"
+#include "../../signature.hpp"
 
 namespace allthings::webhooks {
 

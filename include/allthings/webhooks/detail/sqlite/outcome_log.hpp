@@ -30,10 +30,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "json_text.hpp"
+#include "../text/json_text.hpp"
 
-#include "sqlite_inbox_schema.hpp"
-#include "sqlite_inbox_store.hpp"
+#include "schema.hpp"
+#include "store.hpp"
 
 namespace allthings::webhooks::detail {
 

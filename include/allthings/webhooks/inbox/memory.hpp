@@ -8,10 +8,10 @@
 #include <utility>
 #include <vector>
 
-#include "detail/delivery_queue.hpp"
-#include "detail/id_memory.hpp"
-#include "inbox.hpp"
-#include "options.hpp"
+#include "../detail/queue/delivery_queue.hpp"
+#include "../detail/queue/id_memory.hpp"
+#include "../inbox.hpp"
+#include "../options.hpp"
 
 namespace allthings::webhooks {
 

@@ -15,9 +15,9 @@
 #include <utility>
 #include <vector>
 
-#include "detail/reporter.hpp"
-#include "handlers.hpp"
-#include "inbox.hpp"
+#include "reporter.hpp"
+#include "../../handlers.hpp"
+#include "../../inbox.hpp"
 
 namespace allthings::webhooks {
 

@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "../inbox.hpp"
+#include "../../inbox.hpp"
 
 namespace allthings::webhooks::detail {
 

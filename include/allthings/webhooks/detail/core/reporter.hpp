@@ -3,9 +3,9 @@
 #include <memory>
 #include <utility>
 
-#include "../error.hpp"
-#include "../handlers.hpp"
-#include "../stats.hpp"
+#include "../../error.hpp"
+#include "../../handlers.hpp"
+#include "../../stats.hpp"
 
 namespace allthings::webhooks::detail {
 

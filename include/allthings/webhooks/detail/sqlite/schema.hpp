@@ -12,7 +12,7 @@
 #include <string>
 #include <system_error>
 
-#include "sqlite.hpp"
+#include "connection.hpp"
 
 namespace allthings::webhooks::detail {
 

@@ -21,14 +21,14 @@
 #include <variant>
 #include <vector>
 
-#include "detail/delivery_queue.hpp"
-#include "detail/outcome_log.hpp"
-#include "detail/sqlite.hpp"
-#include "detail/sqlite_inbox_schema.hpp"
-#include "detail/sqlite_inbox_store.hpp"
-#include "envelope.hpp"
-#include "inbox.hpp"
-#include "options.hpp"
+#include "../detail/queue/delivery_queue.hpp"
+#include "../detail/sqlite/outcome_log.hpp"
+#include "../detail/sqlite/connection.hpp"
+#include "../detail/sqlite/schema.hpp"
+#include "../detail/sqlite/store.hpp"
+#include "../detail/core/envelope_parser.hpp"
+#include "../inbox.hpp"
+#include "../options.hpp"
 
 namespace allthings::webhooks {
 

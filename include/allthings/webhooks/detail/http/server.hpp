@@ -10,9 +10,9 @@
 
 #include <httplib.h>
 
-#include "../event.hpp"
-#include "../options.hpp"
-#include "../pipeline.hpp"
+#include "../../event.hpp"
+#include "../../options.hpp"
+#include "../core/pipeline.hpp"
 
 // Small pieces of the HTTP adapter that stay the same across cpp-httplib 0.11 to 0.53; only
 // API present at both ends is used.

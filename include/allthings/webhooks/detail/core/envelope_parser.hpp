@@ -10,11 +10,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "detail/crypto.hpp"
-#include "detail/json_scan.hpp"
-#include "error.hpp"
-#include "event.hpp"
-#include "options.hpp"
+#include "../crypto/hmac_sha256.hpp"
+#include "../text/json_scan.hpp"
+#include "../../error.hpp"
+#include "../../event.hpp"
+#include "../../options.hpp"
 
 namespace allthings::webhooks {
 

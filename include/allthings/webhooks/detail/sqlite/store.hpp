@@ -12,9 +12,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "../event.hpp"
-#include "json_text.hpp"
-#include "sqlite.hpp"
+#include "../../event.hpp"
+#include "../text/json_text.hpp"
+#include "connection.hpp"
 
 namespace allthings::webhooks {
 

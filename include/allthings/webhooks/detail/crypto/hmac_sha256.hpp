@@ -10,7 +10,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#include "hex.hpp"
+#include "../text/hex.hpp"
 
 namespace allthings::webhooks::detail {
 
