@@ -458,7 +458,7 @@ class Table {
 
 void print_micro(const bench::MicroResult& m) {
   std::printf(
-      "\nmicro-benchmark: RequestPipeline::handle() without sockets, one thread, %s distinct "
+      "\nmicro-benchmark: Receiver::handle_body() without sockets, one thread, %s distinct "
       "deliveries\n  (default Options and MemoryInbox; the inbox is drained untimed every %s "
       "deliveries, as workers would;\n  the dedupe memory grows as in a server; CPU time of "
       "this thread)\n",

@@ -82,13 +82,11 @@ void timed(StageFigures& figures, std::size_t events, Body&& body) {
 struct Input {
   std::string_view body;
   httplib::Headers headers;
-  std::string_view signature;
-  std::string_view timestamp;
 };
 
 }  // namespace detail
 
-// Runs `events` distinct deliveries through RequestPipeline::handle() with default Options and
+// Runs `events` distinct deliveries through Receiver::handle_body() with default Options and
 // the default MemoryInbox, in batches. Between batches, untimed, the inbox is drained the way a
 // worker would (next + complete), so the queue never fills; the dedupe memory keeps growing, as
 // it does in a server. A first batch warms caches and is not counted.
@@ -96,12 +94,16 @@ inline MicroResult run_micro(std::size_t events, std::size_t batch) {
   namespace aw = allthings::webhooks;
   aw::Options options;
   options.secrets = {bench_secret};
-  auto inbox = std::make_shared<aw::MemoryInbox>(aw::MemoryInbox::limits_from(options));
-  auto reporter = std::make_shared<aw::detail::Reporter>(
-      std::make_shared<aw::detail::HandlerRegistry>(), std::make_shared<aw::detail::Counters>());
-  const aw::RequestPipeline pipeline(options, inbox, reporter);
-  const aw::SignatureVerifier verifier(options);
-  const aw::EnvelopeParser parser(options.envelope);
+  auto inbox = std::make_shared<aw::MemoryInbox>();
+  aw::Receiver receiver(options, inbox);  // its workers never start: the loop drains the inbox
+  const aw::Scheme& scheme = receiver.scheme();
+  const aw::detail::EnvelopeParser parser(options.envelope);
+  // What Receiver::handle_body does first: the headers as a list, names lower-cased.
+  const auto lower_case_headers = [](const httplib::Headers& headers) {
+    auto list = aw::detail::copy_headers(headers);
+    for (auto& header : list) header.first = aw::detail::to_lower(header.first);
+    return list;
+  };
 
   MicroResult result;
   result.batch = batch;
@@ -121,8 +123,6 @@ inline MicroResult run_micro(std::size_t events, std::size_t batch) {
       const std::size_t index = round * batch + i;
       in.body = pool.body(index);
       in.headers = pool.headers(index);
-      in.signature = in.headers.find("x-allthings-signature")->second;
-      in.timestamp = in.headers.find("x-allthings-signature-timestamp")->second;
     }
     const bool counted = round > 0;
     StageFigures scratch;
@@ -132,17 +132,18 @@ inline MicroResult run_micro(std::size_t events, std::size_t batch) {
     // keeps them in the inbox and a worker frees them.
     std::vector<aw::HeaderList> header_lists;
     header_lists.reserve(batch);
-    std::vector<aw::EnvelopeParser::Result> records;
+    std::vector<aw::detail::EnvelopeParser::Result> records;
     records.reserve(batch);
     std::uint64_t failures = 0;
     detail::timed(figures(lower), batch, [&] {
       for (const auto& in : inputs) {
-        header_lists.push_back(aw::detail::lower_case_headers(in.headers));
+        header_lists.push_back(lower_case_headers(in.headers));
       }
     });
     detail::timed(figures(verify), batch, [&] {
-      for (const auto& in : inputs) {
-        failures += verifier.verify(in.signature, in.timestamp, in.body).has_value();
+      const auto now = std::chrono::system_clock::now();
+      for (std::size_t i = 0; i < batch; ++i) {
+        failures += scheme.verify(header_lists[i], inputs[i].body, now).has_value();
       }
     });
     detail::timed(figures(parse), batch, [&] {
@@ -156,8 +157,8 @@ inline MicroResult run_micro(std::size_t events, std::size_t batch) {
     records.clear();
     detail::timed(figures(result.handle), batch, [&] {
       for (const auto& in : inputs) {
-        const auto reply = pipeline.handle(std::string(in.body),
-                                           aw::detail::lower_case_headers(in.headers));
+        const auto reply =
+            receiver.handle_body(aw::detail::copy_headers(in.headers), std::string(in.body));
         failures += reply.body != aw::replies::accepted.body;
       }
     });

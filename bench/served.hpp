@@ -224,7 +224,7 @@ inline std::unique_ptr<ServedVariant> make_served(Variant variant, std::size_t e
     case Variant::sqlite: {
 #if ALLTHINGS_WEBHOOKS_BENCH_SQLITE
       return std::make_unique<EndpointServer>(
-          options, std::make_shared<aw::SqliteInbox>(sqlite_path, options), events);
+          options, std::make_shared<aw::SqliteInbox>(sqlite_path), events);
 #else
       (void)sqlite_path;
       throw std::runtime_error("this build has no durable inbox (SqliteInbox)");

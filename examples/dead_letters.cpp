@@ -30,7 +30,7 @@ std::string utc(std::chrono::system_clock::time_point time) {
   return text;
 }
 
-void list(aw::SqliteInboxFile& inbox) {
+void list(aw::InboxOperations& inbox) {
   const auto letters = inbox.dead_letters();
   for (const auto& letter : letters) {
     std::cout << letter.id << '\t' << letter.name << '\t' << letter.attempts << " attempts\t"
@@ -39,10 +39,10 @@ void list(aw::SqliteInboxFile& inbox) {
   std::cout << letters.size() << " dead letter" << (letters.size() == 1 ? "" : "s") << '\n';
 }
 
-int show(aw::SqliteInboxFile& inbox, const std::string& id) {
+int show(aw::InboxOperations& inbox, const std::string& id) {
   const auto event = inbox.find(id);
   if (!event) {
-    std::cerr << "no event " << id << " in " << inbox.path() << '\n';
+    std::cerr << "no event " << id << '\n';
     return 1;
   }
   std::cout << "id:       " << event->id << '\n'
@@ -62,9 +62,9 @@ int show(aw::SqliteInboxFile& inbox, const std::string& id) {
   return 0;
 }
 
-int requeue(aw::SqliteInboxFile& inbox, const std::string& id) {
+int requeue(aw::InboxOperations& inbox, const std::string& id) {
   if (!inbox.requeue(id)) {
-    std::cerr << id << " is not a dead letter in " << inbox.path() << '\n';
+    std::cerr << id << " is not a dead letter" << '\n';
     return 1;
   }
   std::cout << "requeued " << id << '\n';

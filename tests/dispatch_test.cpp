@@ -73,14 +73,14 @@ TEST_CASE("a throwing handler is retried with back-off, the others are not re-ru
 }
 
 TEST_CASE("back-off doubles from the base delay up to the cap") {
-  aw::Dispatcher::Settings s;
+  aw::detail::Dispatcher::Settings s;
   s.retry_base_delay = 100ms;
   s.retry_max_delay = 500ms;
-  CHECK(aw::Dispatcher::backoff(s, 1) == 100ms);
-  CHECK(aw::Dispatcher::backoff(s, 2) == 200ms);
-  CHECK(aw::Dispatcher::backoff(s, 3) == 400ms);
-  CHECK(aw::Dispatcher::backoff(s, 4) == 500ms);
-  CHECK(aw::Dispatcher::backoff(s, 60) == 500ms);
+  CHECK(aw::detail::Dispatcher::backoff(s, 1) == 100ms);
+  CHECK(aw::detail::Dispatcher::backoff(s, 2) == 200ms);
+  CHECK(aw::detail::Dispatcher::backoff(s, 3) == 400ms);
+  CHECK(aw::detail::Dispatcher::backoff(s, 4) == 500ms);
+  CHECK(aw::detail::Dispatcher::backoff(s, 60) == 500ms);
 }
 
 TEST_CASE("a handler failing every attempt is dead-lettered and others are unaffected") {

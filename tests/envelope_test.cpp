@@ -5,12 +5,12 @@
 namespace aw = allthings::webhooks;
 
 namespace {
-aw::EnvelopeParser::Result parse(const std::string& body,
+aw::detail::EnvelopeParser::Result parse(const std::string& body,
                                  const aw::EnvelopePaths& paths = aw::EnvelopePaths{}) {
-  return aw::EnvelopeParser(paths).parse(body, {}, std::chrono::system_clock::now());
+  return aw::detail::EnvelopeParser(paths).parse(body, {}, std::chrono::system_clock::now());
 }
-aw::ErrorKind error_of(const aw::EnvelopeParser::Result& r) { return std::get<aw::ErrorKind>(r); }
-std::shared_ptr<aw::EventRecord> record_of(const aw::EnvelopeParser::Result& r) {
+aw::ErrorKind error_of(const aw::detail::EnvelopeParser::Result& r) { return std::get<aw::ErrorKind>(r); }
+std::shared_ptr<aw::EventRecord> record_of(const aw::detail::EnvelopeParser::Result& r) {
   return std::get<std::shared_ptr<aw::EventRecord>>(r);
 }
 }  // namespace
@@ -72,7 +72,7 @@ TEST_CASE("envelope pointers are configurable") {
 TEST_CASE("an invalid pointer is refused with the field's name") {
   aw::EnvelopePaths paths;
   paths.urn = "no-leading-slash";
-  CHECK_THROWS_WITH_AS(aw::EnvelopeParser{paths}, doctest::Contains("envelope.urn"),
+  CHECK_THROWS_WITH_AS(aw::detail::EnvelopeParser{paths}, doctest::Contains("envelope.urn"),
                        std::invalid_argument);
 }
 

@@ -155,6 +155,7 @@ TEST_CASE("error bodies are short fixed JSON without secrets or exception text")
 TEST_CASE("a failing inbox is a 503, never a 200") {
   class ThrowingInbox final : public aw::Inbox {
    public:
+    void attach(const aw::Options&) override {}
     aw::Acceptance accept(std::shared_ptr<const aw::EventRecord>) override {
       throw std::runtime_error("disk on fire");
     }

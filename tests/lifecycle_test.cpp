@@ -161,7 +161,7 @@ TEST_CASE("stop joins idle workers even when the drain ran out of time, not only
   o.drain_timeout = 50ms;
   o.retry_base_delay = std::chrono::hours(1);  // the event waits for its retry past the drain
   o.retry_max_delay = std::chrono::hours(1);
-  auto inbox = std::make_shared<aw::MemoryInbox>(aw::MemoryInbox::limits_from(o));
+  auto inbox = std::make_shared<aw::MemoryInbox>();
   {
     test::Server server(o, inbox);
     server.endpoint.on_any([](const aw::Event&) { throw std::runtime_error("down"); });

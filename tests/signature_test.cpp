@@ -81,25 +81,25 @@ TEST_CASE("HMAC-SHA256 equals OpenSSL's HMAC for keys and messages around the bl
 }
 
 TEST_CASE("timestamps are 1 to 19 digits and nothing else") {
-  CHECK(aw::parse_timestamp("0") == 0u);
-  CHECK(aw::parse_timestamp("1700000000000") == 1700000000000u);
-  CHECK(aw::parse_timestamp("9999999999999999999") == 9999999999999999999u);
-  CHECK_FALSE(aw::parse_timestamp(""));
-  CHECK_FALSE(aw::parse_timestamp("123abc"));
-  CHECK_FALSE(aw::parse_timestamp("+5"));
-  CHECK_FALSE(aw::parse_timestamp("-5"));
-  CHECK_FALSE(aw::parse_timestamp(" 5"));
-  CHECK_FALSE(aw::parse_timestamp("12345678901234567890"));
+  CHECK(aw::detail::parse_decimal("0") == 0u);
+  CHECK(aw::detail::parse_decimal("1700000000000") == 1700000000000u);
+  CHECK(aw::detail::parse_decimal("9999999999999999999") == 9999999999999999999u);
+  CHECK_FALSE(aw::detail::parse_decimal(""));
+  CHECK_FALSE(aw::detail::parse_decimal("123abc"));
+  CHECK_FALSE(aw::detail::parse_decimal("+5"));
+  CHECK_FALSE(aw::detail::parse_decimal("-5"));
+  CHECK_FALSE(aw::detail::parse_decimal(" 5"));
+  CHECK_FALSE(aw::detail::parse_decimal("12345678901234567890"));
 }
 
 TEST_CASE("automatic unit: below 10^11 is seconds, otherwise milliseconds") {
   using aw::TimestampUnit;
-  CHECK(aw::timestamp_to_millis(1700000000, TimestampUnit::automatic) == 1700000000000u);
-  CHECK(aw::timestamp_to_millis(1700000000000, TimestampUnit::automatic) == 1700000000000u);
-  CHECK(aw::timestamp_to_millis(5, TimestampUnit::milliseconds) == 5u);
-  CHECK(aw::timestamp_to_millis(5, TimestampUnit::seconds) == 5000u);
+  CHECK(aw::detail::timestamp_to_millis(1700000000, TimestampUnit::automatic) == 1700000000000u);
+  CHECK(aw::detail::timestamp_to_millis(1700000000000, TimestampUnit::automatic) == 1700000000000u);
+  CHECK(aw::detail::timestamp_to_millis(5, TimestampUnit::milliseconds) == 5u);
+  CHECK(aw::detail::timestamp_to_millis(5, TimestampUnit::seconds) == 5000u);
   // Saturates instead of wrapping around into the accepted window.
-  CHECK(aw::timestamp_to_millis(9999999999999999999u, TimestampUnit::seconds) ==
+  CHECK(aw::detail::timestamp_to_millis(9999999999999999999u, TimestampUnit::seconds) ==
         std::numeric_limits<std::uint64_t>::max());
 }
 
@@ -109,29 +109,42 @@ TEST_CASE("the timestamp window is [now - tolerance, now + future_skew]") {
     return static_cast<std::uint64_t>((now.time_since_epoch() + offset) / 1ms);
   };
   const auto check = [&](std::chrono::milliseconds offset) {
-    return aw::check_timestamp_window(ms(offset), now, 5min, 1min);
+    return aw::detail::check_timestamp_window(ms(offset), now, 5min, 1min);
   };
   CHECK_FALSE(check(0ms));
   CHECK_FALSE(check(-5min));
   CHECK(check(-5min - 1ms) == aw::ErrorKind::stale_timestamp);
   CHECK_FALSE(check(1min));
   CHECK(check(1min + 1ms) == aw::ErrorKind::future_timestamp);
-  CHECK(aw::check_timestamp_window(0, now, 5min, 1min) == aw::ErrorKind::stale_timestamp);
+  CHECK(aw::detail::check_timestamp_window(0, now, 5min, 1min) == aw::ErrorKind::stale_timestamp);
 }
+
+namespace {
+// The Allthings scheme's verdict on a request with these header values.
+std::optional<aw::ErrorKind> verdict(const aw::Scheme& scheme, const std::string& signature,
+                                     std::optional<std::string> timestamp,
+                                     const std::string& body) {
+  aw::HeaderList headers{{"x-allthings-signature", signature}};
+  if (timestamp) headers.emplace_back("x-allthings-signature-timestamp", *timestamp);
+  const auto refusal = scheme.verify(headers, body, std::chrono::system_clock::now());
+  if (!refusal) return std::nullopt;
+  return refusal->kind;
+}
+}  // namespace
 
 TEST_CASE("the verifier tells each failure apart and leaves the body alone") {
   aw::Options o = test::options();
   o.secrets = {"first", "second"};
-  const aw::SignatureVerifier verifier(o);
+  const aw::schemes::AllthingsScheme verifier(o);
   const std::string body = R"({"event":{"name":"ticket.created"}})";
   const std::string ts = aw::testing::timestamp_millis();
-  CHECK_FALSE(verifier.verify(aw::testing::sign(body, "second"), ts, body));
-  CHECK(verifier.verify(aw::testing::sign(body, "third"), ts, body) ==
+  CHECK_FALSE(verdict(verifier, aw::testing::sign(body, "second"), ts, body));
+  CHECK(verdict(verifier, aw::testing::sign(body, "third"), ts, body) ==
         aw::ErrorKind::signature_mismatch);
-  CHECK(verifier.verify("zz", ts, body) == aw::ErrorKind::malformed_signature);
-  CHECK(verifier.verify(aw::testing::sign(body, "first"), std::nullopt, body) ==
+  CHECK(verdict(verifier, "zz", ts, body) == aw::ErrorKind::malformed_signature);
+  CHECK(verdict(verifier, aw::testing::sign(body, "first"), std::nullopt, body) ==
         aw::ErrorKind::missing_timestamp);
-  CHECK(verifier.verify(aw::testing::sign(body, "first"), std::string("12a"), body) ==
+  CHECK(verdict(verifier, aw::testing::sign(body, "first"), std::string("12a"), body) ==
         aw::ErrorKind::malformed_timestamp);
 }
 
@@ -140,10 +153,26 @@ TEST_CASE("a replaceable signed-content scheme covers timestamp and body") {
   o.signed_content = [](std::string_view ts, std::string_view body) {
     return std::string(ts) + "." + std::string(body);
   };
-  const aw::SignatureVerifier verifier(o);
+  const aw::schemes::AllthingsScheme verifier(o);
   const std::string body = "{}";
   const std::string ts = aw::testing::timestamp_millis();
-  CHECK_FALSE(verifier.verify(aw::testing::sign(ts + "." + body, test::secret), ts, body));
-  CHECK(verifier.verify(aw::testing::sign(body, test::secret), ts, body) ==
+  CHECK_FALSE(verdict(verifier, aw::testing::sign(ts + "." + body, test::secret), ts, body));
+  CHECK(verdict(verifier, aw::testing::sign(body, test::secret), ts, body) ==
         aw::ErrorKind::signature_mismatch);
+}
+
+TEST_CASE("the scheme signs for tests the way it verifies, signed content included") {
+  aw::Options o = test::options();
+  o.signed_content = [](std::string_view ts, std::string_view body) {
+    return std::string(ts) + "." + std::string(body);
+  };
+  const auto scheme = o.scheme(o);
+  CHECK(scheme->name() == "allthings");
+  const std::string body = test::body("e1");
+  const auto headers = aw::testing::sign_headers(o, body, test::secret);
+  CHECK(scheme->is_signed(headers));
+  CHECK_FALSE(scheme->verify(headers, body, std::chrono::system_clock::now()));
+  CHECK(scheme->verify(headers, body + " ", std::chrono::system_clock::now())->kind ==
+        aw::ErrorKind::signature_mismatch);
+  CHECK_FALSE(scheme->is_signed({{"x-allthings-signature-timestamp", "1"}}));
 }

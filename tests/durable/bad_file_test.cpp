@@ -13,13 +13,17 @@ namespace {
 // What constructing an inbox on `path` throws; empty when it does not throw.
 std::string construction_error(const std::string& path) {
   test::ManualClock clock;
-  return test::error_of([&] { aw::SqliteInbox inbox(path, test::inbox_options(clock)); });
+  return test::error_of([&] {
+    aw::SqliteInbox inbox(path);
+    inbox.attach(test::inbox_options(clock));
+  });
 }
 
 // An inbox file with enough events to span many pages.
 void make_inbox(const std::string& path) {
   test::ManualClock clock;
-  aw::SqliteInbox inbox(path, test::inbox_options(clock, 1000));
+  aw::SqliteInbox inbox(path);
+  inbox.attach(test::inbox_options(clock, 1000));
   for (int i = 0; i < 200; ++i) {
     inbox.accept(test::record("e" + std::to_string(i), "ticket.created",
                               {{"text", std::string(500, 'x')}}));
@@ -136,6 +140,7 @@ TEST_CASE("an empty file becomes a new inbox") {
   const auto path = dir.file("inbox.db");
   test::write_file(path, "");
   test::ManualClock clock;
-  aw::SqliteInbox inbox(path, test::inbox_options(clock));
+  aw::SqliteInbox inbox(path);
+  inbox.attach(test::inbox_options(clock));
   CHECK(inbox.accept(test::record("a")) == aw::Acceptance::accepted);
 }

@@ -86,7 +86,7 @@ int main(int argc, char** argv) {
   options.workers = crash::workers;
   options.retry_base_delay = std::chrono::milliseconds(10);
   options.drain_timeout = std::chrono::seconds(5);
-  auto inbox = std::make_shared<aw::SqliteInbox>(argv[1], options);
+  auto inbox = std::make_shared<aw::SqliteInbox>(argv[1]);
 
   aw::WebhookEndpoint endpoint(options, inbox);
   endpoint.on_any([log](const aw::Event& event) { log->record(event); });

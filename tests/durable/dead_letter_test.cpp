@@ -23,13 +23,15 @@ TEST_CASE("a dead letter is listed with its attempts and reason, and survives a 
   test::ManualClock clock;
   const auto path = dir.file("inbox.db");
   {
-    aw::SqliteInbox inbox(path, test::inbox_options(clock));
+    aw::SqliteInbox inbox(path);
+    inbox.attach(test::inbox_options(clock));
     inbox.accept(test::record("a"));
     inbox.accept(test::record("b", "booking.created"));
     give_up_next(inbox, 5);
     CHECK(inbox.depth() == 1);  // a dead letter is finished business for the queue
   }
-  aw::SqliteInbox inbox(path, test::inbox_options(clock));
+  aw::SqliteInbox inbox(path);
+  inbox.attach(test::inbox_options(clock));
   const auto letters = inbox.dead_letters();
   REQUIRE(letters.size() == 1);
   CHECK(letters[0].id == "a");
@@ -45,7 +47,8 @@ TEST_CASE("a dead letter is listed with its attempts and reason, and survives a 
 TEST_CASE("requeue brings a dead letter back with a fresh round of attempts for its handlers") {
   test::ScratchDir dir;
   test::ManualClock clock;
-  aw::SqliteInbox inbox(dir.file("inbox.db"), test::inbox_options(clock));
+  aw::SqliteInbox inbox(dir.file("inbox.db"));
+  inbox.attach(test::inbox_options(clock));
   inbox.accept(test::record("a"));
   give_up_next(inbox, 5, {1});
 
@@ -68,7 +71,8 @@ TEST_CASE("a running receiver picks up dead letters that another process requeue
   const auto path = dir.file("inbox.db");
   aw::SqliteInbox::Settings settings;
   settings.maintenance_interval = 10ms;
-  aw::SqliteInbox receiver(path, test::inbox_options(clock), settings);
+  aw::SqliteInbox receiver(path, settings);
+  receiver.attach(test::inbox_options(clock));
   receiver.accept(test::record("x"));
   receiver.accept(test::record("y"));
   give_up_next(receiver, 5);
@@ -95,12 +99,14 @@ TEST_CASE("a dead letter requeued while no receiver runs is dispatched at the ne
   test::ManualClock clock;
   const auto path = dir.file("inbox.db");
   {
-    aw::SqliteInbox inbox(path, test::inbox_options(clock));
+    aw::SqliteInbox inbox(path);
+    inbox.attach(test::inbox_options(clock));
     inbox.accept(test::record("a"));
     give_up_next(inbox, 3);
   }
   CHECK(aw::SqliteInboxFile(path).requeue("a"));
-  aw::SqliteInbox inbox(path, test::inbox_options(clock));
+  aw::SqliteInbox inbox(path);
+  inbox.attach(test::inbox_options(clock));
   CHECK(inbox.depth() == 1);
   const auto delivery = inbox.next(0ms);
   REQUIRE(delivery);

@@ -44,7 +44,8 @@ bool contains(const std::string& text, const std::string& part) {
 // An inbox file with dead letters "a" and "b" and a pending "c".
 void make_inbox_with_dead_letters(const std::string& path) {
   test::ManualClock clock;
-  aw::SqliteInbox inbox(path, test::inbox_options(clock));
+  aw::SqliteInbox inbox(path);
+  inbox.attach(test::inbox_options(clock));
   for (const char* id : {"a", "b", "c"}) inbox.accept(test::record(id));
   for (int i = 0; i < 2; ++i) {
     auto delivery = inbox.next(0ms);

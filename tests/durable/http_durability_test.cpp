@@ -11,7 +11,7 @@ TEST_CASE("the event is committed to the file, body and headers, before the 200 
   const auto path = dir.file("inbox.db");
   aw::SqliteInbox::Settings settings;
   settings.group_commit_window = 100ms;  // a commit that comes late must still precede the 200
-  auto inbox = std::make_shared<aw::SqliteInbox>(path, test::options(), settings);
+  auto inbox = std::make_shared<aw::SqliteInbox>(path, settings);
   // Shared with the handler: a failing check must not leave a worker waiting on a dead gate.
   auto gate = std::make_shared<test::Gate>();
   test::Server server(test::options(), inbox);
@@ -37,7 +37,7 @@ TEST_CASE("a database that cannot take the event answers 503, never 200") {
   const auto path = dir.file("inbox.db");
   aw::SqliteInbox::Settings settings;
   settings.max_size_bytes = 96 * 1024;  // the "disk" fills up after a few dozen events
-  auto inbox = std::make_shared<aw::SqliteInbox>(path, test::options(), settings);
+  auto inbox = std::make_shared<aw::SqliteInbox>(path, settings);
   // Shared with the handler: a failing check must not leave a worker waiting on a dead gate.
   auto gate = std::make_shared<test::Gate>();
   test::Server server(test::options(), inbox);
@@ -90,7 +90,7 @@ TEST_CASE("an endpoint restarted on the same file runs what the last one left, b
   o.retry_max_delay = std::chrono::hours(1);
   o.drain_timeout = 50ms;
   {
-    auto inbox = std::make_shared<aw::SqliteInbox>(path, o);
+    auto inbox = std::make_shared<aw::SqliteInbox>(path);
     test::Server server(o, inbox);
     std::atomic<int> calls{0};
     server.endpoint.on_any([&](const aw::Event&) {
@@ -105,7 +105,7 @@ TEST_CASE("an endpoint restarted on the same file runs what the last one left, b
     CHECK_FALSE(server.recorder.saw_error(aw::ErrorKind::undelivered_at_stop));  // kept on disk
   }
   clock.advance(std::chrono::hours(1));
-  auto inbox = std::make_shared<aw::SqliteInbox>(path, o);
+  auto inbox = std::make_shared<aw::SqliteInbox>(path);
   test::Server server(o, inbox);
   server.endpoint.on_any([&](const aw::Event& e) { server.recorder.event(e); });
   server.start();

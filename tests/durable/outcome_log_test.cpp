@@ -15,7 +15,8 @@ namespace {
 // An inbox file holding the pending events `ids`, and no inbox open on it.
 void leave_pending(const std::string& path, test::ManualClock& clock,
                    std::initializer_list<const char*> ids) {
-  aw::SqliteInbox inbox(path, test::inbox_options(clock));
+  aw::SqliteInbox inbox(path);
+  inbox.attach(test::inbox_options(clock));
   for (const char* id : ids) REQUIRE(inbox.accept(test::record(id)) == aw::Acceptance::accepted);
 }
 
@@ -52,7 +53,8 @@ TEST_CASE("outcomes logged by a process killed before its commit are applied at 
                {outcome(detail::Outcome::Kind::complete, "a"),
                 outcome(detail::Outcome::Kind::dead_letter, "b")});
 
-  aw::SqliteInbox inbox(path, test::inbox_options(clock));
+  aw::SqliteInbox inbox(path);
+  inbox.attach(test::inbox_options(clock));
   CHECK(inbox.find("a")->state == aw::StoredState::completed);
   CHECK(inbox.find("b")->state == aw::StoredState::dead_letter);
   CHECK(inbox.find("b")->dead_letter_reason == "given up");
@@ -70,7 +72,8 @@ TEST_CASE("records the database already holds are skipped, so a later change sta
   test::ManualClock clock;
   const auto path = dir.file("inbox.db");
   {
-    aw::SqliteInbox inbox(path, test::inbox_options(clock));
+    aw::SqliteInbox inbox(path);
+    inbox.attach(test::inbox_options(clock));
     inbox.accept(test::record("a"));
     inbox.accept(test::record("b"));
     inbox.complete(*inbox.next(0ms));  // a: the first outcome of this file
@@ -81,7 +84,8 @@ TEST_CASE("records the database already holds are skipped, so a later change sta
   // record 1, never agreed to.
   log_outcomes(path, 0, {outcome(detail::Outcome::Kind::dead_letter, "b")});
 
-  aw::SqliteInbox inbox(path, test::inbox_options(clock));
+  aw::SqliteInbox inbox(path);
+  inbox.attach(test::inbox_options(clock));
   CHECK(inbox.find("b")->state == aw::StoredState::pending);
   const auto next = inbox.next(0ms);
   REQUIRE(next);
@@ -100,7 +104,8 @@ TEST_CASE("a record torn by a crash mid-write ends the log, the records before i
     torn.write("\x40\x00\x00\x00\x12\x34\x56\x78{\"seq\":", 15);  // promises 64 bytes
   }
 
-  aw::SqliteInbox inbox(path, test::inbox_options(clock));
+  aw::SqliteInbox inbox(path);
+  inbox.attach(test::inbox_options(clock));
   CHECK(inbox.find("a")->state == aw::StoredState::completed);
   CHECK(inbox.find("b")->state == aw::StoredState::pending);
   CHECK(std::filesystem::file_size(path + "-outcomes0") == 0);
@@ -110,13 +115,13 @@ TEST_CASE("a second SqliteInbox on the same file is refused while the first is o
   test::ScratchDir dir;
   test::ManualClock clock;
   const auto path = dir.file("inbox.db");
-  auto first = std::make_unique<aw::SqliteInbox>(path, test::inbox_options(clock));
-  const auto error = test::error_of([&] { aw::SqliteInbox(path, test::inbox_options(clock)); });
+  auto first = std::make_unique<aw::SqliteInbox>(path);
+  const auto error = test::error_of([&] { aw::SqliteInbox{path}; });
   CHECK(error.find(path + "-outcomes0") != std::string::npos);
   CHECK(error.find("another SqliteInbox has this database open") != std::string::npos);
   aw::SqliteInboxFile operator_view(path);  // inspecting it stays allowed
   first.reset();
-  CHECK_NOTHROW(aw::SqliteInbox(path, test::inbox_options(clock)));
+  CHECK_NOTHROW(aw::SqliteInbox{path});
 }
 
 TEST_CASE("when the log cannot take an outcome, it is committed before the worker goes on") {
@@ -126,7 +131,8 @@ TEST_CASE("when the log cannot take an outcome, it is committed before the worke
   // Every write to /dev/full fails with ENOSPC.
   std::filesystem::create_symlink("/dev/full", path + "-outcomes0");
   std::filesystem::create_symlink("/dev/full", path + "-outcomes1");
-  aw::SqliteInbox inbox(path, test::inbox_options(clock));
+  aw::SqliteInbox inbox(path);
+  inbox.attach(test::inbox_options(clock));
   inbox.accept(test::record("a"));
   inbox.complete(*inbox.next(0ms));
   // Read through a connection of its own, so nothing commits on the reader's behalf.
@@ -140,7 +146,8 @@ TEST_CASE("an inbox file of schema version 1 is brought up to version 2 when ope
   leave_pending(path, clock, {"a"});
   test::run_sql(path, "DROP TABLE outcome_log; PRAGMA user_version = 1");
 
-  aw::SqliteInbox inbox(path, test::inbox_options(clock));
+  aw::SqliteInbox inbox(path);
+  inbox.attach(test::inbox_options(clock));
   CHECK(test::DatabaseFile(path).text("PRAGMA user_version") == "2");
   CHECK(applied_seq(path) == 0);
   inbox.complete(*inbox.next(0ms));
@@ -192,7 +199,8 @@ TEST_CASE("a record that fails its checksum ends the reading of its file") {
     log.put('B');
   }
 
-  aw::SqliteInbox inbox(path, test::inbox_options(clock));
+  aw::SqliteInbox inbox(path);
+  inbox.attach(test::inbox_options(clock));
   CHECK(inbox.find("a")->state == aw::StoredState::completed);
   CHECK(inbox.find("b")->state == aw::StoredState::pending);  // neither it
   CHECK(inbox.find("c")->state == aw::StoredState::pending);  // nor what followed it counts
@@ -202,7 +210,8 @@ TEST_CASE("an outcome too large for the log is committed instead, and the log go
   test::ScratchDir dir;
   test::ManualClock clock;
   const auto path = dir.file("inbox.db");
-  aw::SqliteInbox inbox(path, test::inbox_options(clock));
+  aw::SqliteInbox inbox(path);
+  inbox.attach(test::inbox_options(clock));
   inbox.accept(test::record("a"));
   inbox.accept(test::record("b"));
   inbox.dead_letter(*inbox.next(0ms), std::string(2 << 20, 'r'));  // a 2 MB reason
@@ -221,7 +230,8 @@ TEST_CASE("an outcome_log table emptied by hand gets its row back at the next co
   leave_pending(path, clock, {"a"});
   test::run_sql(path, "DELETE FROM outcome_log");
 
-  aw::SqliteInbox inbox(path, test::inbox_options(clock));
+  aw::SqliteInbox inbox(path);
+  inbox.attach(test::inbox_options(clock));
   inbox.complete(*inbox.next(0ms));
   CHECK(inbox.find("a")->state == aw::StoredState::completed);
   CHECK(test::DatabaseFile(path).text("SELECT count(*) FROM outcome_log") == "1");

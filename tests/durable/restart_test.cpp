@@ -11,12 +11,14 @@ TEST_CASE("a duplicate of an event accepted before a restart is recognised after
   test::ManualClock clock;
   const auto path = dir.file("inbox.db");
   {
-    aw::SqliteInbox inbox(path, test::inbox_options(clock));
+    aw::SqliteInbox inbox(path);
+    inbox.attach(test::inbox_options(clock));
     inbox.accept(test::record("done"));
     inbox.accept(test::record("waiting"));
     inbox.complete(*inbox.next(0ms));
   }
-  aw::SqliteInbox inbox(path, test::inbox_options(clock));
+  aw::SqliteInbox inbox(path);
+  inbox.attach(test::inbox_options(clock));
   CHECK(inbox.accept(test::record("done")) == aw::Acceptance::duplicate);
   CHECK(inbox.accept(test::record("waiting")) == aw::Acceptance::duplicate);
   CHECK(inbox.accept(test::record("new")) == aw::Acceptance::accepted);
@@ -27,13 +29,15 @@ TEST_CASE("a restart queues every unfinished event again in arrival order, the r
   test::ManualClock clock;
   const auto path = dir.file("inbox.db");
   {
-    aw::SqliteInbox inbox(path, test::inbox_options(clock));
+    aw::SqliteInbox inbox(path);
+    inbox.attach(test::inbox_options(clock));
     for (const char* id : {"a", "b", "c", "d"}) inbox.accept(test::record(id));
     inbox.complete(*inbox.next(0ms));  // a: finished
     const auto running = inbox.next(0ms);  // b: handed out when the process "dies"
     CHECK(running->record->id == "b");
   }
-  aw::SqliteInbox inbox(path, test::inbox_options(clock));
+  aw::SqliteInbox inbox(path);
+  inbox.attach(test::inbox_options(clock));
   CHECK(inbox.depth() == 3);
   std::vector<std::string> order;
   while (auto delivery = inbox.next(0ms)) {
@@ -51,17 +55,20 @@ TEST_CASE("the back-off of a failed event survives a restart") {
   test::ManualClock clock;
   const auto path = dir.file("inbox.db");
   {
-    aw::SqliteInbox inbox(path, test::inbox_options(clock));
+    aw::SqliteInbox inbox(path);
+    inbox.attach(test::inbox_options(clock));
     inbox.accept(test::record("a"));
     inbox.retry_later(*inbox.next(0ms), {1}, std::chrono::hours(1));
   }
   {
-    aw::SqliteInbox inbox(path, test::inbox_options(clock));
+    aw::SqliteInbox inbox(path);
+    inbox.attach(test::inbox_options(clock));
     CHECK(inbox.depth() == 1);
     CHECK_FALSE(inbox.next(0ms));  // not due yet, restart or not
   }
   clock.advance(std::chrono::hours(1));
-  aw::SqliteInbox inbox(path, test::inbox_options(clock));
+  aw::SqliteInbox inbox(path);
+  inbox.attach(test::inbox_options(clock));
   const auto due = inbox.next(0ms);
   REQUIRE(due);
   CHECK(due->record->id == "a");
@@ -74,7 +81,8 @@ TEST_CASE("completed events are forgotten after the dedupe window and pruned in 
   test::ManualClock clock;
   aw::SqliteInbox::Settings settings;
   settings.maintenance_interval = 5ms;
-  aw::SqliteInbox inbox(dir.file("inbox.db"), test::inbox_options(clock), settings);
+  aw::SqliteInbox inbox(dir.file("inbox.db"), settings);
+  inbox.attach(test::inbox_options(clock));
   inbox.accept(test::record("old"));
   inbox.complete(*inbox.next(0ms));
   inbox.accept(test::record("unfinished"));
@@ -94,7 +102,8 @@ TEST_CASE("an id past the dedupe window is accepted again even before pruning ra
   test::ManualClock clock;
   aw::SqliteInbox::Settings settings;
   settings.maintenance_interval = std::chrono::hours(1);  // pruning will not run in this test
-  aw::SqliteInbox inbox(dir.file("inbox.db"), test::inbox_options(clock), settings);
+  aw::SqliteInbox inbox(dir.file("inbox.db"), settings);
+  inbox.attach(test::inbox_options(clock));
   inbox.accept(test::record("old"));
   inbox.complete(*inbox.next(0ms));
   clock.advance(std::chrono::hours(24));

@@ -1,5 +1,5 @@
-// SqliteInbox as an Inbox: the same contract MemoryInbox keeps, plus group commit and a store
-// that refuses rather than pretends.
+// SqliteInbox beyond the Inbox contract (sqlite_contract_test.cpp): what it stores, group
+// commit, and a store that refuses rather than pretends.
 #include <doctest/doctest.h>
 
 #include <array>
@@ -8,31 +8,11 @@
 
 namespace aw = allthings::webhooks;
 
-TEST_CASE("SqliteInbox hands events out in arrival order and counts them until finished") {
+TEST_CASE("SqliteInbox stores nothing of an event refused for capacity") {
   test::ScratchDir dir;
   test::ManualClock clock;
-  aw::SqliteInbox inbox(dir.file("inbox.db"), test::inbox_options(clock));
-  CHECK(inbox.accept(test::record("a")) == aw::Acceptance::accepted);
-  CHECK(inbox.accept(test::record("b")) == aw::Acceptance::accepted);
-  CHECK(inbox.accept(test::record("a")) == aw::Acceptance::duplicate);
-  CHECK(inbox.depth() == 2);
-  auto first = inbox.next(0ms);
-  REQUIRE(first);
-  CHECK(first->record->id == "a");
-  CHECK(first->attempt == 1);
-  CHECK(first->record->data() == nlohmann::json{{"id", "T-1"}});
-  CHECK(inbox.depth() == 2);  // handed out is not finished
-  inbox.complete(*first);
-  CHECK(inbox.depth() == 1);
-  CHECK(inbox.find("a")->state == aw::StoredState::completed);
-  CHECK(inbox.next(0ms)->record->id == "b");
-  CHECK_FALSE(inbox.next(0ms));
-}
-
-TEST_CASE("SqliteInbox refuses when full and then remembers nothing of the refused event") {
-  test::ScratchDir dir;
-  test::ManualClock clock;
-  aw::SqliteInbox inbox(dir.file("inbox.db"), test::inbox_options(clock, 3));
+  aw::SqliteInbox inbox(dir.file("inbox.db"));
+  inbox.attach(test::inbox_options(clock, 3));
   for (const char* id : {"a", "b", "c"}) {
     CHECK(inbox.accept(test::record(id)) == aw::Acceptance::accepted);
   }
@@ -43,10 +23,11 @@ TEST_CASE("SqliteInbox refuses when full and then remembers nothing of the refus
   CHECK(inbox.accept(test::record("d")) == aw::Acceptance::accepted);  // the retry gets in
 }
 
-TEST_CASE("SqliteInbox retries after the delay with the failed handlers only") {
+TEST_CASE("SqliteInbox stores a retry's attempt, handlers and due time") {
   test::ScratchDir dir;
   test::ManualClock clock;
-  aw::SqliteInbox inbox(dir.file("inbox.db"), test::inbox_options(clock));
+  aw::SqliteInbox inbox(dir.file("inbox.db"));
+  inbox.attach(test::inbox_options(clock));
   inbox.accept(test::record("a"));
   const auto d = inbox.next(0ms);
   inbox.retry_later(*d, {2}, 30ms);
@@ -61,25 +42,13 @@ TEST_CASE("SqliteInbox retries after the delay with the failed handlers only") {
   CHECK(again->pending_handlers == std::vector<std::size_t>{2});
 }
 
-TEST_CASE("SqliteInbox close wakes waiters and keeps unfinished events for the next start") {
-  test::ScratchDir dir;
-  test::ManualClock clock;
-  aw::SqliteInbox inbox(dir.file("inbox.db"), test::inbox_options(clock));
-  std::thread waiter([&] { CHECK_FALSE(inbox.next(60000ms)); });
-  inbox.close();
-  waiter.join();
-  inbox.accept(test::record("a"));
-  CHECK(inbox.take_unfinished().empty());
-  CHECK(inbox.depth() == 1);
-  CHECK(inbox.find("a")->state == aw::StoredState::pending);
-}
-
 TEST_CASE("concurrent accepts share a commit, and the inbox counts how many per commit") {
   test::ScratchDir dir;
   test::ManualClock clock;
   aw::SqliteInbox::Settings settings;
   settings.group_commit_window = 300ms;  // makes sharing certain, not merely likely
-  aw::SqliteInbox inbox(dir.file("inbox.db"), test::inbox_options(clock), settings);
+  aw::SqliteInbox inbox(dir.file("inbox.db"), settings);
+  inbox.attach(test::inbox_options(clock));
 
   constexpr int senders = 16;
   std::array<aw::Acceptance, senders> answers{};
@@ -108,7 +77,8 @@ TEST_CASE("an inbox kept from writing beyond busy_timeout answers unavailable, t
   const auto path = dir.file("inbox.db");
   aw::SqliteInbox::Settings settings;
   settings.busy_timeout = 50ms;
-  aw::SqliteInbox inbox(path, test::inbox_options(clock), settings);
+  aw::SqliteInbox inbox(path, settings);
+  inbox.attach(test::inbox_options(clock));
 
   sqlite3* other = nullptr;  // another process's connection, holding the write lock
   REQUIRE(sqlite3_open(path.c_str(), &other) == SQLITE_OK);
@@ -127,7 +97,8 @@ TEST_CASE("an event the database cannot store is unavailable and leaves no trace
   test::ManualClock clock;
   aw::SqliteInbox::Settings settings;
   settings.max_size_bytes = 96 * 1024;  // "disk full" after a few dozen events
-  aw::SqliteInbox inbox(dir.file("inbox.db"), test::inbox_options(clock), settings);
+  aw::SqliteInbox inbox(dir.file("inbox.db"), settings);
+  inbox.attach(test::inbox_options(clock));
   const nlohmann::json bulky = {{"text", std::string(4000, 'x')}};
 
   int accepted = 0;

@@ -40,7 +40,7 @@ int main() {
 #ifdef WITH_SQLITE_INBOX
   const std::string inbox_path = "round_trip_inbox.sqlite";
   std::remove(inbox_path.c_str());
-  inbox = std::make_shared<aw::SqliteInbox>(inbox_path, options);
+  inbox = std::make_shared<aw::SqliteInbox>(inbox_path);
 #endif
   aw::WebhookEndpoint endpoint(options, inbox);
 

@@ -1,7 +1,5 @@
 #pragma once
 
-#include <algorithm>
-#include <cctype>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -13,10 +11,22 @@
 
 #include <nlohmann/json.hpp>
 
+#include "detail/text/ascii.hpp"
+#include "detail/text/iso8601.hpp"
+
 namespace allthings::webhooks {
 
-// Request headers as received, names in lower case.
+// Request headers as received; the Receiver lower-cases their names.
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+// The value of the header `name` (compared without regard to case); nullopt when absent.
+inline std::optional<std::string_view> find_header(const HeaderList& headers,
+                                                   std::string_view name) {
+  for (const auto& [key, value] : headers) {
+    if (detail::equals_ignoring_case(key, name)) return std::string_view(value);
+  }
+  return std::nullopt;
+}
 
 // What one verified delivery carried. Built once on the HTTP thread, then shared read-only by
 // every handler and retry of the event.
@@ -64,71 +74,6 @@ struct EventRecord {
   bool data_given_ = false;
 };
 
-namespace detail {
-
-inline int days_from_civil(int y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int>(doe) - 719468;
-}
-
-// Parses "YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)", the API's date-time format.
-inline std::optional<std::chrono::system_clock::time_point> parse_iso8601(std::string_view s) {
-  auto number = [&s](std::size_t pos, std::size_t len) -> int {
-    if (pos + len > s.size()) return -1;
-    int value = 0;
-    for (std::size_t i = pos; i < pos + len; ++i) {
-      if (s[i] < '0' || s[i] > '9') return -1;
-      value = value * 10 + (s[i] - '0');
-    }
-    return value;
-  };
-  auto at = [&s](std::size_t pos, char c) { return pos < s.size() && s[pos] == c; };
-  const int year = number(0, 4), month = number(5, 2), day = number(8, 2);
-  const int hour = number(11, 2), minute = number(14, 2), second = number(17, 2);
-  if (year < 0 || month < 1 || month > 12 || day < 1 || day > 31 || hour < 0 || hour > 23 ||
-      minute < 0 || minute > 59 || second < 0 || second > 60 || !at(4, '-') || !at(7, '-') ||
-      !(at(10, 'T') || at(10, 't') || at(10, ' ')) || !at(13, ':') || !at(16, ':')) {
-    return std::nullopt;
-  }
-  std::size_t pos = 19;
-  long long micros = 0;
-  if (at(pos, '.')) {
-    ++pos;
-    long long scale = 100000;
-    const std::size_t start = pos;
-    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
-      micros += (s[pos] - '0') * scale;
-      scale /= 10;
-      ++pos;
-    }
-    if (pos == start) return std::nullopt;
-  }
-  long long offset_seconds = 0;
-  if (at(pos, 'Z') || at(pos, 'z')) {
-    ++pos;
-  } else if (at(pos, '+') || at(pos, '-')) {
-    const int oh = number(pos + 1, 2), om = number(pos + 4, 2);
-    if (oh < 0 || om < 0 || !at(pos + 3, ':')) return std::nullopt;
-    offset_seconds = (oh * 3600LL + om * 60LL) * (s[pos] == '-' ? -1 : 1);
-    pos += 6;
-  } else {
-    return std::nullopt;
-  }
-  if (pos != s.size()) return std::nullopt;
-  const long long days = days_from_civil(year, static_cast<unsigned>(month),
-                                         static_cast<unsigned>(day));
-  const long long seconds = days * 86400 + hour * 3600LL + minute * 60LL + second - offset_seconds;
-  return std::chrono::system_clock::time_point(
-      std::chrono::duration_cast<std::chrono::system_clock::duration>(
-          std::chrono::seconds(seconds) + std::chrono::microseconds(micros)));
-}
-
-}  // namespace detail
-
 // A verified, de-duplicated event as handlers see it. Cheap to copy: copies share the record.
 class Event {
  public:
@@ -156,16 +101,7 @@ class Event {
   const HeaderList& headers() const { return record_->headers; }
   // Value of a request header (name in any case), empty when absent.
   std::string header(std::string_view name) const {
-    for (const auto& [key, value] : record_->headers) {
-      if (key.size() == name.size() &&
-          std::equal(key.begin(), key.end(), name.begin(), [](char a, char b) {
-            return std::tolower(static_cast<unsigned char>(a)) ==
-                   std::tolower(static_cast<unsigned char>(b));
-          })) {
-        return value;
-      }
-    }
-    return {};
+    return std::string(find_header(record_->headers, name).value_or(std::string_view()));
   }
   std::chrono::system_clock::time_point received_at() const { return record_->received_at; }
   // 1 for the first delivery to handlers, 2 for the first retry, and so on.

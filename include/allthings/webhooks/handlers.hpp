@@ -3,9 +3,9 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -60,29 +60,15 @@ struct HandlerTable {
     return indices;
   }
 };
-
 namespace detail {
 
-// Registration may happen while workers run: writers copy the table, readers take an immutable
-// snapshot, so a handler call never holds a lock.
-class HandlerRegistry {
- public:
-  std::shared_ptr<const HandlerTable> snapshot() const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return table_;
-  }
-
-  void update(const std::function<void(HandlerTable&)>& change) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    auto copy = std::make_shared<HandlerTable>(*table_);
-    change(*copy);
-    table_ = std::move(copy);
-  }
-
- private:
-  mutable std::mutex mutex_;
-  std::shared_ptr<const HandlerTable> table_ = std::make_shared<HandlerTable>();
-};
+// Whether T can be registered with on<T>: it names its event and converts from an Event.
+template <class T, class = void>
+struct is_event_type : std::false_type {};
+template <class T>
+struct is_event_type<T, std::void_t<decltype(std::string(T::event_name)),
+                                    decltype(T::from_event(std::declval<const Event&>()))>>
+    : std::true_type {};
 
 }  // namespace detail
 }  // namespace allthings::webhooks

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "event.hpp"
+#include "options.hpp"
 
 namespace allthings::webhooks {
 
@@ -30,11 +31,17 @@ struct Delivery {
 
 // The seam between accepting an event and running it. An implementation decides what
 // "accepted" means (in memory, on disk, in a shared database) and owns the id memory that drops
-// duplicates and the queue that workers take from. All methods are called concurrently from
-// HTTP threads and workers.
+// duplicates and the queue that workers take from. An inbox is built with its own settings
+// only (where it stores, how); everything the receiver decides comes through attach(). After
+// attach() all methods are called concurrently from HTTP threads and workers.
 class Inbox {
  public:
   virtual ~Inbox() = default;
+
+  // Called once, by the Receiver that will use this inbox, before any other method, with its
+  // validated options: queue_capacity, dedupe_window, dedupe_capacity, clock and envelope are
+  // the ones an inbox may need. Throws std::logic_error when the inbox is attached already.
+  virtual void attach(const Options& options) = 0;
 
   // Remembers the id and queues the event as one step: a concurrent second delivery of the
   // same id sees `duplicate`, and a `full` or `unavailable` answer leaves no trace.

@@ -3,15 +3,24 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "scheme.hpp"
+
 namespace allthings::webhooks {
 
 class Event;
+struct Options;
 
-// What to do with a POST that carries no x-allthings-signature header.
+namespace schemes {
+// The default scheme; defined in schemes/allthings.hpp, which this header includes at its end.
+inline std::shared_ptr<const Scheme> allthings(const Options& options);
+}  // namespace schemes
+
+// What to do with a POST that carries no signature header.
 enum class UnsignedPolicy {
   acknowledge,  // 200 and nothing dispatched: the Allthings admin UI's URL check sends these
   reject,       // 401
@@ -45,6 +54,11 @@ struct Options {
 
   // Shared secrets; a signature made with any of them is accepted (rotation, several webhooks).
   std::vector<std::string> secrets;
+
+  // How deliveries are signed and where their id and name are: which headers, what is signed,
+  // how the signature is encoded. The default is Allthings' scheme, configured by the
+  // timestamp_* fields, require_timestamp and signed_content below.
+  SchemeFactory scheme = schemes::allthings;
 
   // Accepted timestamp window: [now - timestamp_tolerance, now + future_skew].
   std::chrono::seconds timestamp_tolerance{std::chrono::minutes(5)};
@@ -101,3 +115,6 @@ struct Options {
 };
 
 }  // namespace allthings::webhooks
+
+// Options's default scheme.
+#include "schemes/allthings.hpp"  // IWYU pragma: export

@@ -8,17 +8,39 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
-#include "detail/crypto/hmac_sha256.hpp"
 #include "detail/core/envelope_parser.hpp"
 #include "event.hpp"
+#include "options.hpp"
+#include "scheme.hpp"
 
-// Helpers for testing code that receives Allthings webhooks: sign bodies the way Allthings
-// does, and build events for handler unit tests without any HTTP.
+// Helpers for testing code that receives webhooks: sign bodies the way the sender does, and
+// build events for handler unit tests without any HTTP. Signing goes through a scheme, by
+// default Allthings'.
 namespace allthings::webhooks::testing {
 
-// Lower-case hex HMAC-SHA256 of `body` keyed with `secret`: the x-allthings-signature value.
+// The headers of a genuine delivery of `body` at `at` under `options.scheme`, signed with
+// `secret`, as a HeaderList (for Receiver::handle).
+inline HeaderList sign_headers(const Options& options, std::string_view body,
+                               std::string_view secret,
+                               std::chrono::system_clock::time_point at =
+                                   std::chrono::system_clock::now()) {
+  return options.scheme(options)->sign(body, secret, at);
+}
+
+// The same for Allthings' scheme with default options, as httplib::Headers (for
+// httplib::Client::Post).
+inline httplib::Headers signed_headers(
+    std::string_view body, std::string_view secret,
+    std::chrono::system_clock::time_point at = std::chrono::system_clock::now()) {
+  const auto headers = sign_headers(Options{}, body, secret, at);
+  return httplib::Headers(headers.begin(), headers.end());
+}
+
+// The x-allthings-signature value of `body`: lower-case hex HMAC-SHA256 keyed with `secret`.
 inline std::string sign(std::string_view body, std::string_view secret) {
-  return detail::to_hex(detail::HmacSha256Key(secret).compute(body));
+  const auto headers = sign_headers(Options{}, body, secret);
+  return std::string(
+      find_header(headers, schemes::AllthingsScheme::signature_header).value_or(""));
 }
 
 // Milliseconds since the epoch, as Allthings sends in x-allthings-signature-timestamp.
@@ -28,15 +50,7 @@ inline std::string timestamp_millis(
       std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count());
 }
 
-// The headers of a genuine delivery of `body`, e.g. for httplib::Client::Post.
-inline httplib::Headers signed_headers(
-    std::string_view body, std::string_view secret,
-    std::chrono::system_clock::time_point at = std::chrono::system_clock::now()) {
-  return {{"x-allthings-signature", sign(body, secret)},
-          {"x-allthings-signature-timestamp", timestamp_millis(at)}};
-}
-
-// A body in the default envelope: {"event":{"id","name","urn","createdDate","data"}}.
+// A body in the default envelope: {"event":{"id","name","data"}}.
 inline std::string envelope_body(std::string_view id, std::string_view name,
                                  const nlohmann::json& data = nlohmann::json::object()) {
   nlohmann::json event = {{"id", id}, {"name", name}, {"data", data}};
@@ -46,7 +60,7 @@ inline std::string envelope_body(std::string_view id, std::string_view name,
 // An Event as a handler would receive it, for unit tests of handlers.
 inline Event make_event(std::string_view id, std::string_view name,
                         const nlohmann::json& data = nlohmann::json::object(), int attempt = 1) {
-  auto parsed = EnvelopeParser(EnvelopePaths{})
+  auto parsed = detail::EnvelopeParser(EnvelopePaths{})
                     .parse(envelope_body(id, name, data), {}, std::chrono::system_clock::now());
   return Event(std::get<std::shared_ptr<EventRecord>>(std::move(parsed)), attempt);
 }

@@ -15,11 +15,12 @@
 #include <utility>
 #include <vector>
 
-#include "reporter.hpp"
 #include "../../handlers.hpp"
 #include "../../inbox.hpp"
+#include "handler_registry.hpp"
+#include "reporter.hpp"
 
-namespace allthings::webhooks {
+namespace allthings::webhooks::detail {
 
 // Runs queued events on worker threads: every matching handler, retries with exponential
 // back-off for the handlers that threw, dead letters after max_attempts, and per-key
@@ -35,8 +36,8 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
   };
 
   Dispatcher(Settings settings, std::shared_ptr<Inbox> inbox,
-             std::shared_ptr<detail::HandlerRegistry> registry,
-             std::shared_ptr<const detail::Reporter> reporter)
+             std::shared_ptr<HandlerRegistry> registry,
+             std::shared_ptr<const Reporter> reporter)
       : settings_(std::move(settings)),
         inbox_(std::move(inbox)),
         registry_(std::move(registry)),
@@ -189,11 +190,11 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
     if (first_attempt) targets = table->matching(event.name());
 
     if (first_attempt && targets.empty()) {
-      detail::Counters::bump(counters.unhandled);
+      Counters::bump(counters.unhandled);
       if (table->unhandled && !call(table->unhandled, event)) {
         return give_up_or_retry(delivery, {unhandled_index});
       }
-      detail::Counters::bump(counters.delivered);
+      Counters::bump(counters.delivered);
       inbox_->complete(delivery);
       return Outcome::finished;
     }
@@ -207,7 +208,7 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
       if (handler != nullptr && *handler && !call(*handler, event)) failed.push_back(index);
     }
     if (failed.empty()) {
-      detail::Counters::bump(counters.delivered);
+      Counters::bump(counters.delivered);
       inbox_->complete(delivery);
       return Outcome::finished;
     }
@@ -262,8 +263,8 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
 
   Settings settings_;
   std::shared_ptr<Inbox> inbox_;
-  std::shared_ptr<detail::HandlerRegistry> registry_;
-  std::shared_ptr<const detail::Reporter> reporter_;
+  std::shared_ptr<HandlerRegistry> registry_;
+  std::shared_ptr<const Reporter> reporter_;
 
   std::atomic<bool> quitting_{false};
   std::mutex workers_mutex_;
@@ -277,4 +278,4 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
   std::unordered_map<std::string, Lane> lanes_;
 };
 
-}  // namespace allthings::webhooks
+}  // namespace allthings::webhooks::detail

@@ -10,13 +10,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include "../crypto/hmac_sha256.hpp"
+#include "../crypto/sha256.hpp"
 #include "../text/json_scan.hpp"
 #include "../../error.hpp"
 #include "../../event.hpp"
 #include "../../options.hpp"
 
-namespace allthings::webhooks {
+namespace allthings::webhooks::detail {
 
 // Reads the envelope (id, name, urn, createdDate) out of a body at the configured JSON pointers
 // and checks that the body is a JSON object, in one pass without building a tree; the data
@@ -34,18 +34,22 @@ class EnvelopeParser {
 
   using Result = std::variant<std::shared_ptr<EventRecord>, ErrorKind>;
 
+  // `id` and `name`, when not empty, are the event's own (a scheme read them from headers)
+  // and take the place of the body's.
   Result parse(std::string raw_body, HeaderList headers,
-               std::chrono::system_clock::time_point received_at) const {
+               std::chrono::system_clock::time_point received_at, std::string id = {},
+               std::string name = {}) const {
     auto scan = scanner_.scan(raw_body);
-    if (scan.shape == detail::JsonShape::malformed) return ErrorKind::malformed_json;
-    if (scan.shape == detail::JsonShape::not_an_object) return ErrorKind::not_an_object;
-    auto& name = scan.values[name_field];
-    if (!name || name->empty()) return ErrorKind::missing_event_name;
+    if (scan.shape == JsonShape::malformed) return ErrorKind::malformed_json;
+    if (scan.shape == JsonShape::not_an_object) return ErrorKind::not_an_object;
+    if (name.empty()) name = std::move(scan.values[name_field]).value_or(std::string());
+    if (name.empty()) return ErrorKind::missing_event_name;
 
     auto record = std::make_shared<EventRecord>();
-    record->name = std::move(*name);
-    record->id = std::move(scan.values[id_field]).value_or(std::string());
-    if (record->id.empty()) record->id = "sha256:" + detail::to_hex(detail::sha256(raw_body));
+    record->name = std::move(name);
+    record->id = !id.empty() ? std::move(id)
+                             : std::move(scan.values[id_field]).value_or(std::string());
+    if (record->id.empty()) record->id = "sha256:" + to_hex(sha256(raw_body));
     record->urn = std::move(scan.values[urn_field]).value_or(std::string());
     record->created_date = std::move(scan.values[created_date_field]).value_or(std::string());
     record->data_path = data_path_;
@@ -79,8 +83,8 @@ class EnvelopeParser {
     return out;
   }
 
-  detail::PointerScanner<field_count> scanner_;
+  PointerScanner<field_count> scanner_;
   std::shared_ptr<const nlohmann::json::json_pointer> data_path_;
 };
 
-}  // namespace allthings::webhooks
+}  // namespace allthings::webhooks::detail

@@ -4,8 +4,8 @@
 #include <utility>
 
 #include "../../error.hpp"
-#include "../../handlers.hpp"
-#include "../../stats.hpp"
+#include "counters.hpp"
+#include "handler_registry.hpp"
 
 namespace allthings::webhooks::detail {
 

@@ -3,8 +3,7 @@
 #include <sys/socket.h>
 
 #include <exception>
-#include <cstdint>
-#include <optional>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -12,63 +11,15 @@
 
 #include "../../event.hpp"
 #include "../../options.hpp"
-#include "../core/pipeline.hpp"
+#include "../../receiver.hpp"
+#include "../../reply.hpp"
 
-// Small pieces of the HTTP adapter that stay the same across cpp-httplib 0.11 to 0.53; only
-// API present at both ends is used.
+// The cpp-httplib side of WebhookEndpoint, the same across cpp-httplib 0.11 to 0.53: only API
+// present at both ends is used.
 namespace allthings::webhooks::detail {
 
-// ASCII only, as header names and media types are: no locale lookup per character, which
-// showed in profiles at one call per header per request.
-inline std::string to_lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
-inline bool equals_ignoring_case(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    const char x = a[i] >= 'A' && a[i] <= 'Z' ? static_cast<char>(a[i] - 'A' + 'a') : a[i];
-    const char y = b[i] >= 'A' && b[i] <= 'Z' ? static_cast<char>(b[i] - 'A' + 'a') : b[i];
-    if (x != y) return false;
-  }
-  return true;
-}
-
-inline std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
-
-// "application/json", "application/json; charset=utf-8", "application/vnd.x+json", any case.
-inline bool is_json_media_type(std::string_view content_type) {
-  const auto type = trim(content_type.substr(0, content_type.find(';')));
-  const std::string_view suffix = "+json";
-  return equals_ignoring_case(type, "application/json") ||
-         (type.size() > suffix.size() &&
-          equals_ignoring_case(type.substr(type.size() - suffix.size()), suffix));
-}
-
-// Content-Length as a number; nullopt when absent or not a plain decimal.
-inline std::optional<std::uint64_t> content_length(std::string_view text) {
-  if (text.empty() || text.size() > 19) return std::nullopt;
-  std::uint64_t value = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9') return std::nullopt;
-    value = value * 10 + static_cast<std::uint64_t>(c - '0');
-  }
-  return value;
-}
-
-inline HeaderList lower_case_headers(const httplib::Headers& headers) {
-  HeaderList out;
-  out.reserve(headers.size());
-  for (const auto& [name, value] : headers) out.emplace_back(to_lower(name), value);
-  return out;
+inline HeaderList copy_headers(const httplib::Headers& headers) {
+  return HeaderList(headers.begin(), headers.end());
 }
 
 // cpp-httplib treats route patterns as regular expressions.
@@ -84,9 +35,70 @@ inline std::string escape_regex(std::string_view text) {
 inline void write_reply(httplib::Response& res, const Reply& reply) {
   res.status = reply.status;
   res.set_content(std::string(reply.body), "application/json");
-  if (reply.retry_after_seconds > 0) {
-    res.set_header("Retry-After", std::to_string(reply.retry_after_seconds));
+  for (const auto& [name, value] : reply.headers()) res.set_header(name.c_str(), value);
+}
+
+// A POST on the webhook path: the headers are checked before the body is read, and the body
+// is read only up to max_body_bytes.
+inline void serve_post(Receiver& receiver, const httplib::Request& req, httplib::Response& res,
+                       const httplib::ContentReader& read_content) {
+  HeaderList headers = copy_headers(req.headers);
+  if (auto early = receiver.check_headers(req.method, headers)) return write_reply(res, *early);
+
+  const auto max_body_bytes = receiver.options().max_body_bytes;
+  std::string body;
+  // check_headers() refused a Content-Length over max_body_bytes.
+  const auto length = find_header(headers, "content-length").value_or(std::string_view());
+  body.reserve(static_cast<std::size_t>(parse_decimal(length).value_or(0)));
+  bool too_large = false;
+  const bool complete = read_content([&](const char* data, std::size_t size) {
+    if (body.size() + size > max_body_bytes) {
+      too_large = true;
+      return false;
+    }
+    body.append(data, size);
+    return true;
+  });
+  // cpp-httplib 0.53 enforces its payload limit itself and answers 413 for us.
+  if (too_large || res.status == 413) {
+    return write_reply(res, receiver.refuse(ErrorKind::body_too_large,
+                                            "body grew over max_body_bytes"));
   }
+  if (!complete) {
+    return write_reply(res, receiver.refuse(ErrorKind::unreadable_body,
+                                            "request body could not be read"));
+  }
+  write_reply(res, receiver.handle_body(std::move(headers), std::move(body)));
+}
+
+// Routes the receiver's path on `server`. The routes share the receiver, so one left on an
+// application's server after the endpoint is gone answers 503 {"error":"stopping"}, not a
+// crash.
+inline void mount_routes(httplib::Server& server, std::shared_ptr<Receiver> receiver) {
+  const std::string route = escape_regex(receiver->options().path);
+  server.Post(route, [receiver](const httplib::Request& req, httplib::Response& res,
+                                const httplib::ContentReader& reader) {
+    try {
+      serve_post(*receiver, req, res, reader);
+    } catch (...) {
+      write_reply(res, receiver->refuse(ErrorKind::internal_error,
+                                        "unexpected failure while handling a request"));
+    }
+  });
+  auto refuse_method = [receiver](const httplib::Request& req, httplib::Response& res) {
+    write_reply(res, *receiver->check_headers(req.method, copy_headers(req.headers)));
+  };
+  // Content-reader variants, so a refused request's body is never read.
+  auto refuse_method_with_body = [refuse_method](const httplib::Request& req,
+                                                 httplib::Response& res,
+                                                 const httplib::ContentReader&) {
+    refuse_method(req, res);
+  };
+  server.Get(route, refuse_method);
+  server.Options(route, refuse_method);
+  server.Put(route, refuse_method_with_body);
+  server.Patch(route, refuse_method_with_body);
+  server.Delete(route, refuse_method_with_body);
 }
 
 // The settings listen()/start() give their own server (the benchmark's ceiling uses the same).

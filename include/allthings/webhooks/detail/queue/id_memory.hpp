@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "../crypto/hmac_sha256.hpp"
+#include "../crypto/sha256.hpp"
 
 namespace allthings::webhooks::detail {
 

@@ -53,7 +53,7 @@ class OutcomeLog {
   }
 
   // Opens (creating) `base` + "0" and `base` + "1" and locks them against a second inbox on
-  // the same database. Throws InboxFileError naming the file and the problem.
+  // the same database. Throws InboxStoreError naming the file and the problem.
   explicit OutcomeLog(const std::string& base) {
     for (int i = 0; i < 2; ++i) {
       files_[i].path = base + std::to_string(i);
@@ -63,7 +63,7 @@ class OutcomeLog {
     if (::flock(files_[0].fd, LOCK_EX | LOCK_NB) != 0) {
       if (errno == EWOULDBLOCK) {
         close_files();
-        throw InboxFileError(files_[0].path,
+        throw inbox_file_error(files_[0].path,
                              "is locked: another SqliteInbox has this database open");
       }
       fail(files_[0].path, "cannot be locked");
@@ -154,11 +154,11 @@ class OutcomeLog {
   [[noreturn]] void fail(const std::string& path, const char* what) {
     const std::string reason = std::strerror(errno);
     close_files();
-    throw InboxFileError(path, what + (": " + reason));
+    throw inbox_file_error(path, what + (": " + reason));
   }
 
   [[noreturn]] static void fail_read(const File& file) {
-    throw InboxFileError(file.path, "cannot be read: " + std::string(std::strerror(errno)));
+    throw inbox_file_error(file.path, "cannot be read: " + std::string(std::strerror(errno)));
   }
 
   void close_files() {

@@ -12,6 +12,7 @@
 #include <string>
 #include <system_error>
 
+#include "../../inbox/operations.hpp"
 #include "connection.hpp"
 
 namespace allthings::webhooks::detail {
@@ -62,11 +63,10 @@ CREATE TABLE outcome_log (applied_seq INTEGER NOT NULL);
 INSERT INTO outcome_log (applied_seq) VALUES (0);
 )sql";
 
-class InboxFileError : public std::runtime_error {
- public:
-  InboxFileError(const std::string& path, const std::string& problem)
-      : std::runtime_error("SqliteInbox: " + path + " " + problem) {}
-};
+// The error every SqliteInbox file problem is reported with.
+inline InboxStoreError inbox_file_error(const std::string& path, const std::string& problem) {
+  return InboxStoreError("SqliteInbox: " + path + " " + problem);
+}
 
 namespace inbox_file {
 
@@ -114,18 +114,18 @@ inline void check_is_our_inbox(sqlite::Connection& db, const std::string& path) 
   const auto application_id = db.query_integer("PRAGMA application_id");
   const auto version = db.query_integer("PRAGMA user_version");
   if (application_id != inbox_application_id) {
-    throw InboxFileError(path, "is not an allthings-webhooks inbox: a SQLite database with "
+    throw inbox_file_error(path, "is not an allthings-webhooks inbox: a SQLite database with "
                                "application_id " + hex32(application_id) + " and " +
                                    table_names(db));
   }
   if (version > inbox_schema_version) {
-    throw InboxFileError(path, "holds inbox schema version " + std::to_string(version) +
+    throw inbox_file_error(path, "holds inbox schema version " + std::to_string(version) +
                                    ", newer than the version " +
                                    std::to_string(inbox_schema_version) + " this build reads");
   }
   if (version < 1 ||
       db.query_integer("SELECT count(*) FROM sqlite_master WHERE name = 'events'") != 1) {
-    throw InboxFileError(path, "is an allthings-webhooks inbox with an unknown schema (version " +
+    throw inbox_file_error(path, "is an allthings-webhooks inbox with an unknown schema (version " +
                                    std::to_string(version) + ", " + table_names(db) + ")");
   }
 }
@@ -143,14 +143,14 @@ inline void migrate(sqlite::Connection& db) {
 
 inline void check_integrity(sqlite::Connection& db, const std::string& path) {
   const auto verdict = db.query_text("PRAGMA quick_check(1)");
-  if (verdict != "ok") throw InboxFileError(path, "is corrupt (quick_check: " + verdict + ")");
+  if (verdict != "ok") throw inbox_file_error(path, "is corrupt (quick_check: " + verdict + ")");
 }
 
 inline void configure(sqlite::Connection& db, const InboxFileSettings& settings,
                       const std::string& path) {
   const auto mode = db.query_text("PRAGMA journal_mode = WAL");
   if (mode != "wal") {
-    throw InboxFileError(path, "cannot use write-ahead logging (journal_mode stays " + mode + ")");
+    throw inbox_file_error(path, "cannot use write-ahead logging (journal_mode stays " + mode + ")");
   }
   // FULL: a commit returns only after the WAL is fsync'd, so an acknowledged event survives
   // power loss too, not only a crash of this process.
@@ -165,16 +165,16 @@ inline void configure(sqlite::Connection& db, const InboxFileSettings& settings,
 }  // namespace inbox_file
 
 // Opens the inbox database at `path` for reading and writing, creating it (or initialising an
-// empty file) when allowed. Throws InboxFileError naming the path and the problem when the
+// empty file) when allowed. Throws InboxStoreError naming the path and the problem when the
 // file is missing, unreadable, read-only, not SQLite, corrupt, foreign or of a newer schema.
 inline sqlite::Connection open_inbox_database(const std::string& path,
                                               const InboxFileSettings& settings) {
   namespace fs = std::filesystem;
   std::error_code ec;
   const auto status = fs::status(path, ec);
-  if (fs::is_directory(status)) throw InboxFileError(path, "is a directory, not a database file");
+  if (fs::is_directory(status)) throw inbox_file_error(path, "is a directory, not a database file");
   if (!fs::exists(status) && !settings.create_if_missing) {
-    throw InboxFileError(path, "does not exist");
+    throw inbox_file_error(path, "does not exist");
   }
 
   int flags = SQLITE_OPEN_READWRITE | (settings.create_if_missing ? SQLITE_OPEN_CREATE : 0);
@@ -182,7 +182,7 @@ inline sqlite::Connection open_inbox_database(const std::string& path,
     sqlite::Connection db(path, flags);
     // SQLite opens a write-protected file read-only without complaint; an inbox that cannot
     // write would answer every delivery with 503, so say so now.
-    if (db.read_only()) throw InboxFileError(path, "is read-only, but the inbox must write to it");
+    if (db.read_only()) throw inbox_file_error(path, "is read-only, but the inbox must write to it");
     sqlite3_busy_timeout(db.handle(), static_cast<int>(settings.busy_timeout.count()));
 
     const bool empty = db.query_integer("SELECT count(*) FROM sqlite_master") == 0 &&
@@ -198,7 +198,7 @@ inline sqlite::Connection open_inbox_database(const std::string& path,
     inbox_file::configure(db, settings, path);
     return db;
   } catch (const sqlite::Error& error) {
-    throw InboxFileError(path, inbox_file::describe_read_failure(error));
+    throw inbox_file_error(path, inbox_file::describe_read_failure(error));
   }
 }
 

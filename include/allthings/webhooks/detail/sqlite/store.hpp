@@ -13,57 +13,11 @@
 #include <nlohmann/json.hpp>
 
 #include "../../event.hpp"
+#include "../../inbox/operations.hpp"
 #include "../text/json_text.hpp"
 #include "connection.hpp"
 
-namespace allthings::webhooks {
-
-// Where an event held by SqliteInbox stands.
-enum class StoredState {
-  pending,      // waiting, running or awaiting a retry: runs again after a restart
-  completed,    // done; only the id and times are kept, for the dedupe window
-  dead_letter,  // given up after max_attempts; kept until requeued
-};
-
-inline const char* to_string(StoredState state) {
-  switch (state) {
-    case StoredState::pending: return "pending";
-    case StoredState::completed: return "completed";
-    case StoredState::dead_letter: return "dead";
-  }
-  return "?";
-}
-
-// An event as SqliteInbox holds it on disk (SqliteInbox::find).
-struct StoredEvent {
-  std::string id;
-  std::string name;
-  StoredState state = StoredState::pending;
-  // Pending: the attempt that runs next. Dead letter: the last attempt that ran.
-  int attempt = 1;
-  std::chrono::system_clock::time_point received_at;
-  // Pending and waiting for a retry: when it is due (wall clock).
-  std::optional<std::chrono::system_clock::time_point> next_attempt_at;
-  // Completed or dead-lettered: when.
-  std::optional<std::chrono::system_clock::time_point> finished_at;
-  std::string dead_letter_reason;
-  // Handlers the next attempt runs (indices in registration order); empty means all matching.
-  std::vector<std::size_t> pending_handlers;
-  std::string raw_body;  // empty once completed
-  HeaderList headers;    // empty once completed
-};
-
-// One entry of SqliteInbox::dead_letters().
-struct DeadLetter {
-  std::string id;
-  std::string name;
-  int attempts = 0;
-  std::string reason;
-  std::chrono::system_clock::time_point received_at;
-  std::chrono::system_clock::time_point dead_lettered_at;
-};
-
-namespace detail {
+namespace allthings::webhooks::detail {
 
 using WallTime = std::chrono::system_clock::time_point;
 
@@ -347,5 +301,4 @@ class SqliteInboxStore {
       requeue_all_, count_, applied_seq_, set_applied_seq_;
 };
 
-}  // namespace detail
-}  // namespace allthings::webhooks
+}  // namespace allthings::webhooks::detail

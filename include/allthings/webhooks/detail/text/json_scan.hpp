@@ -13,6 +13,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "hex.hpp"
+
 // A validating JSON scanner that picks out the scalars at a few JSON pointers in one pass over
 // the raw bytes, without building a tree and without recursion. It accepts exactly what
 // nlohmann::json::accept() (3.11) accepts, so a body is judged the same whether the envelope or
@@ -104,17 +106,8 @@ inline const char* skip_plain(const char* p, const char* end) {
 inline int hex4(const char* p) {
   int value = 0;
   for (int i = 0; i < 4; ++i) {
-    const char c = p[i];
-    int digit;
-    if (c >= '0' && c <= '9') {
-      digit = c - '0';
-    } else if (c >= 'a' && c <= 'f') {
-      digit = c - 'a' + 10;
-    } else if (c >= 'A' && c <= 'F') {
-      digit = c - 'A' + 10;
-    } else {
-      return -1;
-    }
+    const int digit = hex_digit_value(p[i]);
+    if (digit < 0) return -1;
     value = value * 16 + digit;
   }
   return value;

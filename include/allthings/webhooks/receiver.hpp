@@ -1,0 +1,243 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "detail/core/counters.hpp"
+#include "detail/core/dispatcher.hpp"
+#include "detail/core/handler_registry.hpp"
+#include "detail/core/pipeline.hpp"
+#include "detail/core/reporter.hpp"
+#include "detail/core/validate_options.hpp"
+#include "detail/text/ascii.hpp"
+#include "error.hpp"
+#include "event.hpp"
+#include "handlers.hpp"
+#include "inbox.hpp"
+#include "inbox/memory.hpp"
+#include "options.hpp"
+#include "reply.hpp"
+#include "scheme.hpp"
+#include "stats.hpp"
+
+namespace allthings::webhooks {
+
+// Receives webhooks from any transport: given a request's method, headers and raw body it
+// verifies, acknowledges and queues the event, and returns the reply to send; its workers run
+// the handlers registered with on(). It owns the handlers, the inbox and the workers, and
+// knows no HTTP server: WebhookEndpoint is a Receiver plus cpp-httplib, and another server, a
+// serverless handler or a replay tool feeds a Receiver the same way. Thread-safe.
+class Receiver {
+ public:
+  // Throws std::invalid_argument naming the field when an option is invalid. Without an inbox,
+  // a MemoryInbox is used; the inbox is attached to this receiver (see Inbox::attach).
+  explicit Receiver(Options options, std::shared_ptr<Inbox> inbox = nullptr)
+      : options_(validated(std::move(options))),
+        scheme_(options_.scheme(options_)),
+        inbox_(inbox ? std::move(inbox) : std::make_shared<MemoryInbox>()),
+        reporter_(std::make_shared<detail::Reporter>(registry_, counters_)),
+        pipeline_(options_, checked(scheme_), inbox_, reporter_),
+        dispatcher_(std::make_shared<detail::Dispatcher>(
+            detail::Dispatcher::Settings{options_.workers, options_.max_attempts,
+                                         options_.retry_base_delay, options_.retry_max_delay,
+                                         options_.serialize_by},
+            inbox_, registry_, reporter_)) {
+    inbox_->attach(options_);
+  }
+
+  Receiver(const Receiver&) = delete;
+  Receiver& operator=(const Receiver&) = delete;
+
+  ~Receiver() { stop(); }
+
+  // Typed handler: T is TicketCreated, TicketUpdated, ... or your own type with
+  // `static constexpr const char* event_name` and `static T from_event(const Event&)`.
+  template <class T, class F>
+  Receiver& on(F&& handler) {
+    static_assert(detail::is_event_type<T>::value,
+                  "on<T> needs T::event_name and T::from_event(const Event&)");
+    std::function<void(const T&)> typed(std::forward<F>(handler));
+    return on(std::string(T::event_name),
+              [typed = std::move(typed)](const Event& e) { typed(T::from_event(e)); });
+  }
+
+  // "ticket.created" (exact), "ticket.*" (prefix) or "*" (every event).
+  Receiver& on(std::string pattern, EventHandler handler) {
+    registry_->update([&](HandlerTable& table) {
+      table.entries.push_back({NamePattern(std::move(pattern)), std::move(handler)});
+    });
+    return *this;
+  }
+
+  Receiver& on_any(EventHandler handler) { return on("*", std::move(handler)); }
+
+  // Verified and acknowledged events that no handler matched.
+  Receiver& on_unhandled(EventHandler handler) {
+    registry_->update([&](HandlerTable& table) { table.unhandled = std::move(handler); });
+    return *this;
+  }
+
+  // Rejected requests and handler failures; called from HTTP threads and workers.
+  Receiver& on_error(ErrorHandler handler) {
+    registry_->update([&](HandlerTable& table) { table.error = std::move(handler); });
+    return *this;
+  }
+
+  // One whole request: `method` as sent ("POST"), headers with names in any case, the body's
+  // exact bytes. Returns what to answer; its headers() and close_connection say what else the
+  // transport must do.
+  Reply handle(std::string_view method, HeaderList headers, std::string body) {
+    if (auto early = check_headers(method, headers)) return *early;
+    return handle_body(std::move(headers), std::move(body));
+  }
+
+  // The first of two phases, for transports that read the headers before the body: counts the
+  // request and answers at once when its method, Content-Length, Content-Type or
+  // Content-Encoding is refused, or when the receiver is stopping. After such an answer the
+  // body must not be read and the connection must be closed (close_connection is set).
+  std::optional<Reply> check_headers(std::string_view method, const HeaderList& headers) {
+    if (method != "POST") {
+      report(ErrorKind::method_not_allowed, 405, "only POST is accepted on the webhook path");
+      return replies::method_not_allowed.closing();
+    }
+    detail::Counters::bump(counters_->received);
+    if (!accepting_) return refuse(ErrorKind::stopping, "receiver is stopping");
+    const auto length = detail::parse_decimal(header(headers, "content-length"));
+    if (length && *length > options_.max_body_bytes) {
+      return refuse(ErrorKind::body_too_large, "Content-Length exceeds max_body_bytes");
+    }
+    const auto content_type = detail::trim(header(headers, "content-type"));
+    if (!content_type.empty() && !is_json_media_type(content_type)) {
+      return refuse(ErrorKind::unsupported_media_type, "Content-Type is not JSON");
+    }
+    // Decoding a compressed body would verify bytes other than the ones on the wire.
+    const auto encoding = find_header(headers, "content-encoding");
+    if (encoding && !detail::equals_ignoring_case(detail::trim(*encoding), "identity")) {
+      return refuse(ErrorKind::unsupported_media_type, "Content-Encoding is not accepted");
+    }
+    return std::nullopt;
+  }
+
+  // The second phase, once the whole body is read: verify, parse, accept. Call it only after
+  // check_headers() answered nothing, with the same headers.
+  Reply handle_body(HeaderList headers, std::string body) {
+    if (body.size() > options_.max_body_bytes) {
+      return refuse(ErrorKind::body_too_large, "body is larger than max_body_bytes");
+    }
+    for (auto& header : headers) {
+      for (char& c : header.first) c = detail::lower_ascii(c);
+    }
+    return pipeline_.handle(std::move(body), std::move(headers));
+  }
+
+  // Reports a request the transport refused itself (kind: body_too_large while reading a
+  // chunked body, unreadable_body, internal_error) and returns the reply to send.
+  Reply refuse(ErrorKind kind, const char* message) const {
+    const Reply reply = reply_for(kind);
+    report(kind, reply.status, message);
+    return reply;
+  }
+
+  // Starts the workers; events accepted before wait in the inbox until then. Idempotent.
+  // Throws std::logic_error once stopped.
+  void start() {
+    std::lock_guard<std::mutex> lock(lifecycle_mutex_);
+    if (stopped_) throw std::logic_error("Receiver: a stopped receiver cannot start again");
+    dispatcher_->start();
+  }
+
+  // From now on every request is answered 503 {"error":"stopping"}. stop() does this first; a
+  // transport that closes its listener in between calls it itself.
+  void stop_accepting() { accepting_ = false; }
+
+  // Stops accepting, lets queued and running events finish for up to drain_timeout, reports
+  // each event it could not deliver through on_error (undelivered_at_stop) and returns.
+  // Idempotent; safe from any thread but a handler's own.
+  void stop() {
+    std::lock_guard<std::mutex> stop_lock(stop_mutex_);
+    {
+      std::lock_guard<std::mutex> lock(lifecycle_mutex_);
+      if (stopped_) return;
+    }
+    stop_accepting();
+    const auto deadline = std::chrono::steady_clock::now() + options_.drain_timeout;
+    for (const auto& record : dispatcher_->stop(deadline)) {
+      reporter_->report(Error{ErrorKind::undelivered_at_stop, 0,
+                              "event was acknowledged but not delivered before stop",
+                              record->id, record->name});
+    }
+    std::lock_guard<std::mutex> lock(lifecycle_mutex_);
+    stopped_ = true;
+  }
+
+  bool stopped() const {
+    std::lock_guard<std::mutex> lock(lifecycle_mutex_);
+    return stopped_;
+  }
+
+  Stats stats() const { return counters_->snapshot(inbox_->depth()); }
+
+  const Options& options() const { return options_; }
+  const Scheme& scheme() const { return *scheme_; }
+
+ private:
+  static Options validated(Options options) {
+    detail::validate(options);
+    return options;
+  }
+
+  static std::shared_ptr<const Scheme> checked(std::shared_ptr<const Scheme> scheme) {
+    if (!scheme) throw std::invalid_argument("Options.scheme built no scheme");
+    return scheme;
+  }
+
+  static std::string_view header(const HeaderList& headers, std::string_view name) {
+    return find_header(headers, name).value_or(std::string_view());
+  }
+
+  // "application/json", "application/json; charset=utf-8", "application/vnd.x+json", any case.
+  static bool is_json_media_type(std::string_view content_type) {
+    const auto type = detail::trim(content_type.substr(0, content_type.find(';')));
+    const std::string_view suffix = "+json";
+    return detail::equals_ignoring_case(type, "application/json") ||
+           (type.size() > suffix.size() &&
+            detail::equals_ignoring_case(type.substr(type.size() - suffix.size()), suffix));
+  }
+
+  static Reply reply_for(ErrorKind kind) {
+    switch (kind) {
+      case ErrorKind::body_too_large: return replies::body_too_large.closing();
+      case ErrorKind::unsupported_media_type: return replies::unsupported_media_type.closing();
+      case ErrorKind::unreadable_body: return replies::unreadable_body.closing();
+      case ErrorKind::stopping: return replies::stopping.closing();
+      case ErrorKind::method_not_allowed: return replies::method_not_allowed.closing();
+      default: return replies::internal_error;
+    }
+  }
+
+  void report(ErrorKind kind, int status, const char* message) const {
+    reporter_->report(Error{kind, status, message});
+  }
+
+  const Options options_;
+  const std::shared_ptr<const Scheme> scheme_;
+  std::shared_ptr<detail::HandlerRegistry> registry_ = std::make_shared<detail::HandlerRegistry>();
+  std::shared_ptr<detail::Counters> counters_ = std::make_shared<detail::Counters>();
+  std::shared_ptr<Inbox> inbox_;
+  std::shared_ptr<const detail::Reporter> reporter_;
+  detail::RequestPipeline pipeline_;
+  std::shared_ptr<detail::Dispatcher> dispatcher_;
+  std::atomic<bool> accepting_{true};
+  std::mutex stop_mutex_;
+  mutable std::mutex lifecycle_mutex_;
+  bool stopped_ = false;
+};
+
+}  // namespace allthings::webhooks
