@@ -68,11 +68,11 @@ TEST_CASE("a Receiver answers what the headers alone refuse before the body is r
 TEST_CASE("a present but empty signature header is a bad signature, not an unsigned ping") {
   aw::Receiver receiver(test::options());
   const auto b = test::body("e1");
-  const auto reply = receiver.handle(
-      "POST",
-      {{"x-allthings-signature", ""},
-       {"x-allthings-signature-timestamp", aw::testing::timestamp_millis()}},
-      b);
+  const auto reply =
+      receiver.handle("POST",
+                      {{"x-allthings-signature", ""},
+                       {"x-allthings-signature-timestamp", aw::testing::timestamp_millis()}},
+                      b);
   CHECK(reply.status == 401);
   CHECK(receiver.stats().queue_depth == 0);
 }

@@ -28,7 +28,7 @@ enum class UnsignedPolicy {
 
 // Unit of x-allthings-signature-timestamp. Allthings' example uses milliseconds.
 enum class TimestampUnit {
-  automatic,     // below 10^11 counts as seconds, otherwise milliseconds
+  automatic,  // below 10^11 counts as seconds, otherwise milliseconds
   seconds,
   milliseconds,
 };

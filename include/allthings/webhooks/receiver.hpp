@@ -170,8 +170,8 @@ class Receiver {
     const auto deadline = std::chrono::steady_clock::now() + options_.drain_timeout;
     for (const auto& record : dispatcher_->stop(deadline)) {
       reporter_->report(Error{ErrorKind::undelivered_at_stop, 0,
-                              "event was acknowledged but not delivered before stop",
-                              record->id, record->name});
+                              "event was acknowledged but not delivered before stop", record->id,
+                              record->name});
     }
     std::lock_guard<std::mutex> lock(lifecycle_mutex_);
     stopped_ = true;

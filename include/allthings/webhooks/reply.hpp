@@ -21,7 +21,8 @@ struct Reply {
   // The headers to send besides Content-Type: application/json.
   HeaderList headers() const {
     HeaderList out;
-    if (retry_after_seconds > 0) out.emplace_back("Retry-After", std::to_string(retry_after_seconds));
+    if (retry_after_seconds > 0)
+      out.emplace_back("Retry-After", std::to_string(retry_after_seconds));
     if (!allow.empty()) out.emplace_back("Allow", std::string(allow));
     if (close_connection) out.emplace_back("Connection", "close");
     return out;

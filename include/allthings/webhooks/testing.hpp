@@ -20,10 +20,9 @@ namespace allthings::webhooks::testing {
 
 // The headers of a genuine delivery of `body` at `at` under `options.scheme`, signed with
 // `secret`, as a HeaderList (for Receiver::handle).
-inline HeaderList sign_headers(const Options& options, std::string_view body,
-                               std::string_view secret,
-                               std::chrono::system_clock::time_point at =
-                                   std::chrono::system_clock::now()) {
+inline HeaderList sign_headers(
+    const Options& options, std::string_view body, std::string_view secret,
+    std::chrono::system_clock::time_point at = std::chrono::system_clock::now()) {
   return options.scheme(options)->sign(body, secret, at);
 }
 
@@ -39,8 +38,7 @@ inline httplib::Headers signed_headers(
 // The x-allthings-signature value of `body`: lower-case hex HMAC-SHA256 keyed with `secret`.
 inline std::string sign(std::string_view body, std::string_view secret) {
   const auto headers = sign_headers(Options{}, body, secret);
-  return std::string(
-      find_header(headers, schemes::AllthingsScheme::signature_header).value_or(""));
+  return std::string(find_header(headers, schemes::AllthingsScheme::signature_header).value_or(""));
 }
 
 // Milliseconds since the epoch, as Allthings sends in x-allthings-signature-timestamp.

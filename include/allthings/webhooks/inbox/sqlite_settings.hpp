@@ -42,9 +42,9 @@ struct CommitStats {
 
   // How many accepted events shared one commit (and one fsync), on average.
   double events_per_commit() const {
-    return event_commits == 0 ? 0.0
-                              : static_cast<double>(events_committed) /
-                                    static_cast<double>(event_commits);
+    return event_commits == 0
+               ? 0.0
+               : static_cast<double>(events_committed) / static_cast<double>(event_commits);
   }
 };
 

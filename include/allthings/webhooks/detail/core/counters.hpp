@@ -11,8 +11,8 @@ namespace allthings::webhooks::detail {
 
 // Lock-free counters behind Stats; every field is independent, so relaxed order suffices.
 struct Counters {
-  std::atomic<std::uint64_t> received{0}, accepted{0}, duplicates{0}, delivered{0},
-      unhandled{0}, rejected{0};
+  std::atomic<std::uint64_t> received{0}, accepted{0}, duplicates{0}, delivered{0}, unhandled{0},
+      rejected{0};
   std::array<std::atomic<std::uint64_t>, error_kind_count> errors{};
 
   static void bump(std::atomic<std::uint64_t>& counter) {

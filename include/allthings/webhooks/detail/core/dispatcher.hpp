@@ -36,8 +36,7 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
   };
 
   Dispatcher(Settings settings, std::shared_ptr<Inbox> inbox,
-             std::shared_ptr<HandlerRegistry> registry,
-             std::shared_ptr<const Reporter> reporter)
+             std::shared_ptr<HandlerRegistry> registry, std::shared_ptr<const Reporter> reporter)
       : settings_(std::move(settings)),
         inbox_(std::move(inbox)),
         registry_(std::move(registry)),
@@ -68,7 +67,8 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
     {
       std::unique_lock<std::mutex> lock(workers_mutex_);
       threads.swap(threads_);
-      all_returned = workers_done_.wait_until(lock, deadline, [&] { return running_workers_ == 0; });
+      all_returned =
+          workers_done_.wait_until(lock, deadline, [&] { return running_workers_ == 0; });
       // Past the deadline, a worker outside a handler still returns at once (close() woke it):
       // wait for those, so that only workers stuck in a handler are detached. A detached worker
       // keeps the inbox alive, and a SqliteInbox holds its file's lock until it dies.
@@ -201,10 +201,9 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
 
     std::vector<std::size_t> failed;
     for (const std::size_t index : targets) {
-      const EventHandler* handler = index == unhandled_index ? &table->unhandled
-                                    : index < table->entries.size()
-                                        ? &table->entries[index].handler
-                                        : nullptr;
+      const EventHandler* handler = index == unhandled_index        ? &table->unhandled
+                                    : index < table->entries.size() ? &table->entries[index].handler
+                                                                    : nullptr;
       if (handler != nullptr && *handler && !call(*handler, event)) failed.push_back(index);
     }
     if (failed.empty()) {

@@ -10,11 +10,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "../crypto/sha256.hpp"
-#include "../text/json_scan.hpp"
 #include "../../error.hpp"
 #include "../../event.hpp"
 #include "../../options.hpp"
+#include "../crypto/sha256.hpp"
+#include "../text/json_scan.hpp"
 
 namespace allthings::webhooks::detail {
 
@@ -47,8 +47,8 @@ class EnvelopeParser {
 
     auto record = std::make_shared<EventRecord>();
     record->name = std::move(name);
-    record->id = !id.empty() ? std::move(id)
-                             : std::move(scan.values[id_field]).value_or(std::string());
+    record->id =
+        !id.empty() ? std::move(id) : std::move(scan.values[id_field]).value_or(std::string());
     if (record->id.empty()) record->id = "sha256:" + to_hex(sha256(raw_body));
     record->urn = std::move(scan.values[urn_field]).value_or(std::string());
     record->created_date = std::move(scan.values[created_date_field]).value_or(std::string());

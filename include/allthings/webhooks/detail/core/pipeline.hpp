@@ -47,8 +47,8 @@ class RequestPipeline {
 
     auto id = scheme_->event_id(headers);
     auto name = scheme_->event_name(headers);
-    auto parsed = parser_.parse(std::move(body), std::move(headers), now, std::move(id),
-                                std::move(name));
+    auto parsed =
+        parser_.parse(std::move(body), std::move(headers), now, std::move(id), std::move(name));
     if (const auto* kind = std::get_if<ErrorKind>(&parsed)) return refuse_envelope(*kind);
     // Kept (a reference count, not a copy) to name the event if the inbox refuses it.
     const std::shared_ptr<const EventRecord> record =
@@ -62,18 +62,13 @@ class RequestPipeline {
     }
     auto& counters = reporter_->counters();
     switch (acceptance) {
-      case Acceptance::accepted:
-        Counters::bump(counters.accepted);
-        return replies::accepted;
-      case Acceptance::duplicate:
-        Counters::bump(counters.duplicates);
-        return replies::duplicate;
+      case Acceptance::accepted: Counters::bump(counters.accepted); return replies::accepted;
+      case Acceptance::duplicate: Counters::bump(counters.duplicates); return replies::duplicate;
       case Acceptance::full:
         reporter_->report(Error{ErrorKind::queue_full, 503, "inbox is at queue_capacity",
                                 record->id, record->name});
         return replies::queue_full;
-      case Acceptance::unavailable:
-        break;
+      case Acceptance::unavailable: break;
     }
     reporter_->report(Error{ErrorKind::inbox_unavailable, 503, "inbox could not store the event",
                             record->id, record->name});

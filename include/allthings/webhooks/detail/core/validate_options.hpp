@@ -19,7 +19,7 @@ inline void validate(const Options& o) {
   }
   require(!o.path.empty() && o.path.front() == '/', "path must start with '/'");
   require(o.path.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                    "0123456789/-_.~") == std::string::npos,
+                                   "0123456789/-_.~") == std::string::npos,
           "path may hold only letters, digits and /-_.~");
   require(o.timestamp_tolerance.count() > 0, "timestamp_tolerance must be positive");
   require(o.future_skew.count() >= 0, "future_skew must not be negative");

@@ -61,12 +61,12 @@ inline void serve_post(Receiver& receiver, const httplib::Request& req, httplib:
   });
   // cpp-httplib 0.53 enforces its payload limit itself and answers 413 for us.
   if (too_large || res.status == 413) {
-    return write_reply(res, receiver.refuse(ErrorKind::body_too_large,
-                                            "body grew over max_body_bytes"));
+    return write_reply(res,
+                       receiver.refuse(ErrorKind::body_too_large, "body grew over max_body_bytes"));
   }
   if (!complete) {
-    return write_reply(res, receiver.refuse(ErrorKind::unreadable_body,
-                                            "request body could not be read"));
+    return write_reply(
+        res, receiver.refuse(ErrorKind::unreadable_body, "request body could not be read"));
   }
   write_reply(res, receiver.handle_body(std::move(headers), std::move(body)));
 }
@@ -89,11 +89,9 @@ inline void mount_routes(httplib::Server& server, std::shared_ptr<Receiver> rece
     write_reply(res, *receiver->check_headers(req.method, copy_headers(req.headers)));
   };
   // Content-reader variants, so a refused request's body is never read.
-  auto refuse_method_with_body = [refuse_method](const httplib::Request& req,
-                                                 httplib::Response& res,
-                                                 const httplib::ContentReader&) {
-    refuse_method(req, res);
-  };
+  auto refuse_method_with_body =
+      [refuse_method](const httplib::Request& req, httplib::Response& res,
+                      const httplib::ContentReader&) { refuse_method(req, res); };
   server.Get(route, refuse_method);
   server.Options(route, refuse_method);
   server.Put(route, refuse_method_with_body);
@@ -115,8 +113,7 @@ inline void configure_server(httplib::Server& server, const Options& o) {
   // and silently take half the deliveries; a taken port must be an error instead.
   server.set_socket_options([](auto sock) {
     int yes = 1;
-    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const char*>(&yes),
-                 sizeof yes);
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const char*>(&yes), sizeof yes);
   });
   // Without it, cpp-httplib 0.11 to 0.34 put e.what() in a response header.
   server.set_exception_handler(

@@ -196,8 +196,8 @@ class SqliteCommitter {
   void enqueue_stored(const StoredEvent& stored, WallTime wall_now, SteadyClock::time_point now) {
     std::optional<SteadyClock::time_point> due;
     if (stored.next_attempt_at && *stored.next_attempt_at > wall_now) {
-      due = now + std::chrono::duration_cast<SteadyClock::duration>(*stored.next_attempt_at -
-                                                                     wall_now);
+      due = now +
+            std::chrono::duration_cast<SteadyClock::duration>(*stored.next_attempt_at - wall_now);
     }
     queue_->add(Delivery{rebuild_(stored), stored.attempt, stored.pending_handlers}, no_limit, due);
   }
@@ -351,8 +351,8 @@ class SqliteCommitter {
       store_.sync_commits(false);
       sqlite::WriteTransaction transaction(store_.connection());
       if (due) {
-        pruned = store_.prune_completed(limits_.clock() - limits_.dedupe_window,
-                                        settings_.prune_batch);
+        pruned =
+            store_.prune_completed(limits_.clock() - limits_.dedupe_window, settings_.prune_batch);
       }
       const auto adopted = store_.take_requeued();
       transaction.commit();

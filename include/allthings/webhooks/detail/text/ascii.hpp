@@ -10,7 +10,9 @@
 // lookup per character, which showed in profiles at one call per header per request.
 namespace allthings::webhooks::detail {
 
-inline char lower_ascii(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+inline char lower_ascii(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 inline std::string to_lower(std::string_view text) {
   std::string out(text);
