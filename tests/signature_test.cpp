@@ -176,3 +176,41 @@ TEST_CASE("the scheme signs for tests the way it verifies, signed content includ
         aw::ErrorKind::signature_mismatch);
   CHECK_FALSE(scheme->is_signed({{"x-allthings-signature-timestamp", "1"}}));
 }
+
+TEST_CASE("a signature right in its first half and wrong in its second is refused") {
+  const aw::Options o = test::options();
+  const aw::schemes::AllthingsScheme scheme(o);
+  const std::string body = test::body("e1");
+  const std::string ts = aw::testing::timestamp_millis();
+  const std::string good = aw::testing::sign(body, test::secret);
+  CHECK_FALSE(verdict(scheme, good, ts, body));
+  for (const std::size_t hex_digit : {std::size_t{32}, std::size_t{63}}) {  // bytes 16 and 31
+    std::string wrong = good;
+    wrong[hex_digit] = wrong[hex_digit] == '0' ? '1' : '0';
+    CHECK(verdict(scheme, wrong, ts, body) == aw::ErrorKind::signature_mismatch);
+  }
+}
+
+TEST_CASE("the automatic timestamp unit switches from seconds to milliseconds exactly at 10^11") {
+  using aw::TimestampUnit;
+  CHECK(aw::detail::timestamp_to_millis(99999999999u, TimestampUnit::automatic) ==
+        99999999999000u);
+  CHECK(aw::detail::timestamp_to_millis(100000000000u, TimestampUnit::automatic) ==
+        100000000000u);
+
+  // A whole verification at the boundary, on the millisecond side (the seconds side lies past
+  // the year 2262, beyond what system_clock holds).
+  const std::string body = test::body("e1");
+  const auto at_millis = [](std::uint64_t ms) {
+    return std::chrono::system_clock::time_point(std::chrono::milliseconds(ms));
+  };
+  aw::Options o = test::options();
+  const aw::schemes::AllthingsScheme scheme(o);
+  const auto verify_at = [&](const std::string& timestamp, std::uint64_t now_ms) {
+    const aw::HeaderList headers{{"x-allthings-signature", aw::testing::sign(body, test::secret)},
+                                 {"x-allthings-signature-timestamp", timestamp}};
+    return scheme.verify(headers, body, at_millis(now_ms));
+  };
+  CHECK_FALSE(verify_at("100000000000", 100000000000u));
+  CHECK_FALSE(verify_at("100000000001", 100000000000u));
+}
