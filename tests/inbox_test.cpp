@@ -77,3 +77,25 @@ TEST_CASE("a burst arriving while a worker lingers wakes the other workers") {
   inbox.close();
   for (auto& worker : workers) worker.join();
 }
+
+TEST_CASE("MemoryInbox takes an id again once its window passed, even while it still runs") {
+  test::ManualClock clock;
+  aw::Options o = test::options();
+  o.dedupe_window = std::chrono::hours(1);
+  o.clock = clock.clock();
+  aw::MemoryInbox inbox;
+  inbox.attach(o);
+  REQUIRE(inbox.accept(record("a")) == aw::Acceptance::accepted);
+  const auto running = inbox.next(0ms);
+  REQUIRE(running);
+  clock.advance(std::chrono::hours(1) + std::chrono::seconds(1));
+  CHECK(inbox.accept(record("a")) == aw::Acceptance::accepted);
+  CHECK(inbox.depth() == 2);
+  inbox.complete(*running);
+  CHECK(inbox.depth() == 1);
+  const auto again = inbox.next(0ms);
+  REQUIRE(again);
+  CHECK(again->record != running->record);
+  inbox.complete(*again);
+  CHECK(inbox.depth() == 0);
+}

@@ -42,7 +42,7 @@ class MemoryInbox final : public Inbox {
     if (last_seen && *last_seen + dedupe_window_ > now) return Acceptance::duplicate;
     switch (queue_.add(Delivery{std::move(record), 1, {}}, queue_capacity_)) {
       case detail::LocalQueue::Added::full: return Acceptance::full;
-      case detail::LocalQueue::Added::held_already: return Acceptance::duplicate;
+      case detail::LocalQueue::Added::held_already:  // not with Ids::any_number
       case detail::LocalQueue::Added::queued: break;
     }
     if (!last_seen) {
@@ -56,11 +56,11 @@ class MemoryInbox final : public Inbox {
     return queue_.next(wait);
   }
 
-  void complete(const Delivery& delivery) override { queue_.finish(delivery.record->id); }
+  void complete(const Delivery& delivery) override { queue_.finish(*delivery.record); }
 
   // Reported through on_error; nothing here outlives the process anyway.
   void dead_letter(const Delivery& delivery, const std::string& /*reason*/) override {
-    queue_.finish(delivery.record->id);
+    queue_.finish(*delivery.record);
   }
 
   void retry_later(const Delivery& delivery, std::vector<std::size_t> failed_handlers,
@@ -99,7 +99,7 @@ class MemoryInbox final : public Inbox {
   std::size_t dedupe_capacity_ = 0;
   Clock clock_;
 
-  detail::LocalQueue queue_;
+  detail::LocalQueue queue_{detail::LocalQueue::Ids::any_number};
 };
 
 }  // namespace allthings::webhooks

@@ -79,18 +79,18 @@ class SqliteInbox final : public Inbox, public InboxOperations {
   // their commits wait for an fsync (only accepts need one): after a power loss, an event
   // finished moments before may run again (never one acknowledged is lost).
   void complete(const Delivery& delivery) override {
-    finish(outcome(detail::Outcome::Kind::complete, delivery));
+    finish(delivery, outcome(detail::Outcome::Kind::complete, delivery));
   }
 
   void dead_letter(const Delivery& delivery, const std::string& reason) override {
     auto dead = outcome(detail::Outcome::Kind::dead_letter, delivery);
     dead.reason = reason;
-    finish(dead);
+    finish(delivery, dead);
   }
 
   void retry_later(const Delivery& delivery, std::vector<std::size_t> failed_handlers,
                    std::chrono::milliseconds delay) override {
-    if (!queue_.holds(delivery.record->id)) return;
+    if (!queue_.holds(*delivery.record)) return;
     auto retry = outcome(detail::Outcome::Kind::retry, delivery);
     retry.attempt = delivery.attempt + 1;
     retry.handlers = failed_handlers;
@@ -163,8 +163,8 @@ class SqliteInbox final : public Inbox, public InboxOperations {
     return outcome;
   }
 
-  void finish(const detail::Outcome& outcome) {
-    if (queue_.finish(outcome.id)) committer_->record_outcome(outcome);
+  void finish(const Delivery& delivery, const detail::Outcome& outcome) {
+    if (queue_.finish(*delivery.record)) committer_->record_outcome(outcome);
   }
 
   // The record as it was accepted: the envelope is parsed again from the stored body, while
@@ -187,7 +187,8 @@ class SqliteInbox final : public Inbox, public InboxOperations {
 
   const std::string path_;
   const Settings settings_;
-  detail::LocalQueue queue_;  // before the committer, whose thread pushes into it
+  // Before the committer, whose thread pushes into it. The database holds an id once.
+  detail::LocalQueue queue_{detail::LocalQueue::Ids::once};
   std::unique_ptr<detail::SqliteCommitter> committer_;
   SqliteInboxFile file_;  // a second connection, for the operator's methods
   std::mutex attach_mutex_;

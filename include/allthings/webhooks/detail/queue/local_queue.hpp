@@ -23,16 +23,24 @@ class LocalQueue {
  public:
   using SteadyClock = std::chrono::steady_clock;
 
+  // Whether an id may be held twice at once. An inbox that dedupes by a store of its own holds
+  // each stored event once; MemoryInbox may accept an id again once its dedupe window passed,
+  // even while the earlier event of that id is still running.
+  enum class Ids { once, any_number };
+
+  explicit LocalQueue(Ids ids) : ids_(ids) {}
+
   enum class Added { queued, held_already, full };
 
-  // Holds the delivery's event and queues it, due now or at `due`; refused while an event with
-  // its id is held, or `capacity` events are.
+  // Holds the delivery's event and queues it, due now or at `due`; refused while `capacity`
+  // events are held, or (Ids::once) an event with its id is.
   Added add(Delivery delivery, std::size_t capacity,
             std::optional<SteadyClock::time_point> due = std::nullopt) {
     std::lock_guard<std::mutex> lock(mutex_);
     if (held_.size() >= capacity) return Added::full;
+    if (ids_ == Ids::once && held_.count(delivery.record->id) > 0) return Added::held_already;
     // The key views the id inside the record the entry keeps alive.
-    if (!held_.emplace(delivery.record->id, delivery.record).second) return Added::held_already;
+    held_.emplace(delivery.record->id, delivery.record);
     if (due) {
       queue_.schedule(*due, std::move(delivery));
       ready_cv_.notify_all();  // a waiter may now have to wake earlier
@@ -49,9 +57,12 @@ class LocalQueue {
   }
 
   // Lets go of the event; false when it was not held (taken by take_unfinished, say).
-  bool finish(std::string_view id) {
+  bool finish(const EventRecord& record) {
     std::lock_guard<std::mutex> lock(mutex_);
-    return held_.erase(id) > 0;
+    const auto entry = find(record);
+    if (entry == held_.end()) return false;
+    held_.erase(entry);
+    return true;
   }
 
   // Queues the delivery again after `delay`, with attempt + 1 and `failed_handlers`; false
@@ -59,16 +70,16 @@ class LocalQueue {
   bool retry_later(const Delivery& delivery, std::vector<std::size_t> failed_handlers,
                    std::chrono::milliseconds delay) {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (held_.count(delivery.record->id) == 0) return false;
+    if (find(*delivery.record) == held_.end()) return false;
     queue_.schedule(SteadyClock::now() + delay,
                     Delivery{delivery.record, delivery.attempt + 1, std::move(failed_handlers)});
     ready_cv_.notify_all();  // a waiter may now have to wake earlier
     return true;
   }
 
-  bool holds(std::string_view id) const {
+  bool holds(const EventRecord& record) const {
     std::lock_guard<std::mutex> lock(mutex_);
-    return held_.count(id) > 0;
+    return find(record) != held_.end();
   }
 
   // Events held: waiting, handed out, or awaiting a retry.
@@ -91,7 +102,7 @@ class LocalQueue {
     std::vector<std::shared_ptr<const EventRecord>> unfinished;
     unfinished.reserve(held_.size());
     for (auto& delivery : queue_.take_all()) {
-      held_.erase(delivery.record->id);
+      held_.erase(find(*delivery.record));
       unfinished.push_back(std::move(delivery.record));
     }
     for (auto& entry : held_) unfinished.push_back(std::move(entry.second));
@@ -100,10 +111,22 @@ class LocalQueue {
   }
 
  private:
+  using Held = std::unordered_multimap<std::string_view, std::shared_ptr<const EventRecord>>;
+
+  // The entry holding this very record. Caller holds mutex_.
+  Held::const_iterator find(const EventRecord& record) const {
+    const auto [first, last] = held_.equal_range(record.id);
+    for (auto entry = first; entry != last; ++entry) {
+      if (entry->second.get() == &record) return entry;
+    }
+    return held_.end();
+  }
+
+  const Ids ids_;
   mutable std::mutex mutex_;
   std::condition_variable ready_cv_;
   DeliveryQueue queue_;
-  std::unordered_map<std::string_view, std::shared_ptr<const EventRecord>> held_;
+  Held held_;
   bool closed_ = false;
 };
 
