@@ -2,6 +2,9 @@
 // another process while the receiver runs, or before the receiver starts.
 #include <doctest/doctest.h>
 
+#include <atomic>
+#include <stdexcept>
+
 #include "durable_support.hpp"
 
 namespace aw = allthings::webhooks;
@@ -116,4 +119,30 @@ TEST_CASE("a dead letter requeued while no receiver runs is dispatched at the ne
   REQUIRE(test::eventually(
       [&] { return file.text("SELECT requeued FROM events WHERE id = 'a'") == "0"; }));
   CHECK_FALSE(inbox.next(0ms));
+}
+
+TEST_CASE("handlers that fail max_attempts times leave the event as a dead letter in the file") {
+  test::ScratchDir dir;
+  aw::Options o = test::options();
+  o.max_attempts = 2;
+  o.retry_base_delay = 1ms;
+  o.retry_max_delay = 1ms;
+  auto inbox = std::make_shared<aw::SqliteInbox>(dir.file("inbox.db"));
+  aw::Receiver receiver(o, inbox);
+  std::atomic<int> calls{0};
+  receiver.on("ticket.created", [&](const aw::Event&) {
+    ++calls;
+    throw std::runtime_error("downstream is down");
+  });
+  receiver.start();
+  const auto body = test::body("e1");
+  REQUIRE(receiver.handle("POST", aw::testing::sign_headers(o, body, test::secret), body).status ==
+          200);
+  REQUIRE(test::eventually([&] { return inbox->count(aw::StoredState::dead_letter) == 1; }));
+  const auto letters = inbox->dead_letters();
+  REQUIRE(letters.size() == 1);
+  CHECK(letters[0].id == "e1");
+  CHECK(letters[0].attempts == 2);
+  CHECK(calls == 2);
+  receiver.stop();
 }
