@@ -167,6 +167,9 @@ const groups = {
       const signed = cxxSign('stripe', secret, body, nowSeconds());
       const event = stripe.webhooks.constructEvent(body, signed['Stripe-Signature'], secret);
       assert.equal(event.id, id);
+      // Stripe's libraries do not limit the future, so check that t is in seconds, and now.
+      const t = Number(/^t=(\d+),/.exec(signed['Stripe-Signature'])[1]);
+      assert.ok(Math.abs(t - nowSeconds()) < 60, `t=${t}`);
       assert.throws(() => stripe.webhooks.constructEvent(`${body} `, signed['Stripe-Signature'],
                                                          secret));
     });
