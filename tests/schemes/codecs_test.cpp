@@ -63,6 +63,7 @@ TEST_CASE("a BodyFormat reads JSON types and a missing type as JSON, its opaque 
   CHECK(allthings.read_as("application/json; charset=utf-8") == Reading::json);
   CHECK(allthings.read_as("Application/Vnd.Shop+JSON") == Reading::json);
   CHECK(allthings.read_as("+json") == Reading::unsupported);
+  CHECK(allthings.read_as("; charset=utf-8") == Reading::unsupported);  // a type, but no media type
   CHECK(allthings.read_as("application/x-www-form-urlencoded") == Reading::unsupported);
   CHECK(allthings.read_as("text/plain") == Reading::unsupported);
 

@@ -64,8 +64,9 @@ struct BodyFormat {
   std::vector<std::string> opaque_media_types;
 
   Reading read_as(std::string_view content_type) const {
+    if (detail::trim(content_type).empty()) return Reading::json;  // no Content-Type
     const auto type = detail::media_type_of(content_type);
-    if (type.empty() || detail::is_json_media_type(type)) return Reading::json;
+    if (detail::is_json_media_type(type)) return Reading::json;
     for (const auto& opaque : opaque_media_types) {
       if (detail::equals_ignoring_case(type, opaque)) return Reading::opaque;
     }
