@@ -110,3 +110,36 @@ TEST_CASE("an id past the dedupe window is accepted again even before pruning ra
   CHECK(inbox.accept(test::record("old")) == aw::Acceptance::accepted);
   CHECK(inbox.find("old")->state == aw::StoredState::pending);
 }
+
+TEST_CASE("after a restart a preset's events are read the way the preset reads them") {
+  test::ScratchDir dir;
+  const auto path = dir.file("inbox.db");
+  aw::Options o = test::options();
+  o.scheme = aw::schemes::slack;
+  o.secrets = {"slack-signing-secret"};
+  const std::string json = R"({"event_id":"Ev1","event":{"type":"app_mention","text":"hi"}})";
+  const std::string form = "command=%2Fdeploy&text=now&trigger_id=13.45.ab";
+  {
+    aw::Receiver receiver(o, std::make_shared<aw::SqliteInbox>(path));
+    auto json_headers = aw::testing::sign_headers(o, json, "slack-signing-secret");
+    json_headers.emplace_back("Content-Type", "application/json");
+    auto form_headers = aw::testing::sign_headers(o, form, "slack-signing-secret");
+    form_headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
+    CHECK(receiver.handle("POST", json_headers, json).status == 200);
+    CHECK(receiver.handle("POST", form_headers, form).status == 200);
+  }  // never started: both events wait in the file
+
+  aw::SqliteInbox inbox(path);
+  inbox.attach(o);
+  const auto first = inbox.next(0ms);
+  REQUIRE(first);
+  CHECK(first->record->id == "Ev1");
+  CHECK(first->record->name == "app_mention");
+  CHECK(first->record->data() == nlohmann::json{{"type", "app_mention"}, {"text", "hi"}});
+  const auto second = inbox.next(0ms);
+  REQUIRE(second);
+  CHECK(second->record->id == "13.45.ab");
+  CHECK(second->record->name == "/deploy");
+  CHECK(second->record->raw_body == form);
+  CHECK(second->record->data().is_null());
+}

@@ -33,16 +33,6 @@ enum class TimestampUnit {
   milliseconds,
 };
 
-// Where the envelope's fields sit in the JSON body, as JSON pointers (RFC 6901).
-// Allthings does not publish a payload; these defaults follow its example code.
-struct EnvelopePaths {
-  std::string id = "/event/id";
-  std::string name = "/event/name";
-  std::string data = "/event/data";
-  std::string urn = "/event/urn";
-  std::string created_date = "/event/createdDate";
-};
-
 using Clock = std::function<std::chrono::system_clock::time_point()>;
 
 // Every field has a working default; only `secrets` must be filled in.
@@ -53,6 +43,7 @@ struct Options {
   std::string path = "/webhooks/allthings";
 
   // Shared secrets; a signature made with any of them is accepted (rotation, several webhooks).
+  // Each scheme says what it accepts here (Standard Webhooks: whsec_ secrets, whpk_ keys).
   std::vector<std::string> secrets;
 
   // How deliveries are signed and where their id and name are: which headers, what is signed,
@@ -91,6 +82,8 @@ struct Options {
   // stop() waits this long for queued and running events before reporting what is left.
   std::chrono::milliseconds drain_timeout{std::chrono::seconds(10)};
 
+  // Where a JSON body holds the event, for schemes without pointers of their own
+  // (Allthings'; see BodyFormat::envelope).
   EnvelopePaths envelope;
 
   // Events with the same non-empty key never run concurrently and run in arrival order.

@@ -113,9 +113,9 @@ class Receiver {
     if (length && *length > options_.max_body_bytes) {
       return refuse(ErrorKind::body_too_large, "Content-Length exceeds max_body_bytes");
     }
-    const auto content_type = detail::trim(header(headers, "content-type"));
-    if (!content_type.empty() && !is_json_media_type(content_type)) {
-      return refuse(ErrorKind::unsupported_media_type, "Content-Type is not JSON");
+    const auto reading = scheme_->body_format().read_as(header(headers, "content-type"));
+    if (reading == BodyFormat::Reading::unsupported) {
+      return refuse(ErrorKind::unsupported_media_type, "Content-Type is not one the scheme reads");
     }
     // Decoding a compressed body would verify bytes other than the ones on the wire.
     const auto encoding = find_header(headers, "content-encoding");
@@ -200,15 +200,6 @@ class Receiver {
 
   static std::string_view header(const HeaderList& headers, std::string_view name) {
     return find_header(headers, name).value_or(std::string_view());
-  }
-
-  // "application/json", "application/json; charset=utf-8", "application/vnd.x+json", any case.
-  static bool is_json_media_type(std::string_view content_type) {
-    const auto type = detail::trim(content_type.substr(0, content_type.find(';')));
-    const std::string_view suffix = "+json";
-    return detail::equals_ignoring_case(type, "application/json") ||
-           (type.size() > suffix.size() &&
-            detail::equals_ignoring_case(type.substr(type.size() - suffix.size()), suffix));
   }
 
   static Reply reply_for(ErrorKind kind) {

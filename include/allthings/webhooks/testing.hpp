@@ -35,6 +35,14 @@ inline httplib::Headers signed_headers(
   return httplib::Headers(headers.begin(), headers.end());
 }
 
+// The same under `options.scheme`, as httplib::Headers.
+inline httplib::Headers signed_headers(
+    const Options& options, std::string_view body, std::string_view secret,
+    std::chrono::system_clock::time_point at = std::chrono::system_clock::now()) {
+  const auto headers = sign_headers(options, body, secret, at);
+  return httplib::Headers(headers.begin(), headers.end());
+}
+
 // The x-allthings-signature value of `body`: lower-case hex HMAC-SHA256 keyed with `secret`.
 inline std::string sign(std::string_view body, std::string_view secret) {
   const auto headers = sign_headers(Options{}, body, secret);

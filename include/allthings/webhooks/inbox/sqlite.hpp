@@ -9,6 +9,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -18,6 +19,7 @@
 #include "../detail/sqlite/committer.hpp"
 #include "../inbox.hpp"
 #include "../options.hpp"
+#include "../scheme.hpp"
 #include "operations.hpp"
 #include "sqlite_file.hpp"
 #include "sqlite_settings.hpp"
@@ -55,12 +57,13 @@ class SqliteInbox final : public Inbox, public InboxOperations {
     committer_.reset();  // commits what is waiting, then stops
   }
 
-  // Takes queue_capacity, dedupe_window, clock and the envelope paths from the receiver, and
-  // queues what is pending on disk.
+  // Takes queue_capacity, dedupe_window, clock and the scheme (how bodies are read) from the
+  // receiver, and queues what is pending on disk.
   void attach(const Options& options) override {
     std::lock_guard<std::mutex> lock(attach_mutex_);
     if (parser_) throw std::logic_error("SqliteInbox: already attached to a receiver");
-    parser_.emplace(options.envelope);
+    scheme_ = options.scheme(options);
+    parser_.emplace(detail::envelope_for(*scheme_, options));
     clock_ = options.clock;
     committer_->start({options.queue_capacity, options.dedupe_window, options.clock}, queue_,
                       [this](const StoredEvent& stored) { return rebuild(stored); });
@@ -167,10 +170,13 @@ class SqliteInbox final : public Inbox, public InboxOperations {
     if (queue_.finish(*delivery.record)) committer_->record_outcome(outcome);
   }
 
-  // The record as it was accepted: the envelope is parsed again from the stored body, while
-  // id and name stay those stored, even if the envelope options changed since.
+  // The record as it was accepted: the envelope is parsed again from the stored body, the way
+  // the scheme reads it, while id and name stay those stored, even if the options changed since.
   std::shared_ptr<const EventRecord> rebuild(const StoredEvent& stored) const {
-    auto parsed = parser_->parse(stored.raw_body, stored.headers, stored.received_at);
+    const auto reading = scheme_->body_format().read_as(
+        find_header(stored.headers, "content-type").value_or(std::string_view()));
+    auto parsed =
+        parser_->parse(stored.raw_body, stored.headers, stored.received_at, *scheme_, reading);
     std::shared_ptr<EventRecord> record;
     if (auto* ok = std::get_if<std::shared_ptr<EventRecord>>(&parsed)) {
       record = std::move(*ok);
@@ -192,6 +198,7 @@ class SqliteInbox final : public Inbox, public InboxOperations {
   std::unique_ptr<detail::SqliteCommitter> committer_;
   SqliteInboxFile file_;  // a second connection, for the operator's methods
   std::mutex attach_mutex_;
+  std::shared_ptr<const Scheme> scheme_;          // set by attach()
   std::optional<detail::EnvelopeParser> parser_;  // set by attach()
   Clock clock_;                                   // set by attach()
 };

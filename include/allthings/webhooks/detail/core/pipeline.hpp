@@ -24,7 +24,7 @@ class RequestPipeline {
   RequestPipeline(const Options& options, std::shared_ptr<const Scheme> scheme,
                   std::shared_ptr<Inbox> inbox, std::shared_ptr<const Reporter> reporter)
       : scheme_(std::move(scheme)),
-        parser_(options.envelope),
+        parser_(envelope_for(*scheme_, options)),
         unsigned_policy_(options.unsigned_policy),
         clock_(options.clock),
         inbox_(std::move(inbox)),
@@ -45,10 +45,9 @@ class RequestPipeline {
     const auto now = clock_();
     if (auto refusal = scheme_->verify(headers, body, now)) return refuse(std::move(*refusal));
 
-    auto id = scheme_->event_id(headers);
-    auto name = scheme_->event_name(headers);
-    auto parsed =
-        parser_.parse(std::move(body), std::move(headers), now, std::move(id), std::move(name));
+    const auto reading = scheme_->body_format().read_as(
+        find_header(headers, "content-type").value_or(std::string_view()));
+    auto parsed = parser_.parse(std::move(body), std::move(headers), now, *scheme_, reading);
     if (const auto* kind = std::get_if<ErrorKind>(&parsed)) return refuse_envelope(*kind);
     // Kept (a reference count, not a copy) to name the event if the inbox refuses it.
     const std::shared_ptr<const EventRecord> record =
@@ -105,7 +104,7 @@ class RequestPipeline {
         return refuse(kind, replies::not_an_object, "body is not a JSON object");
       default:
         return refuse(ErrorKind::missing_event_name, replies::missing_event_name,
-                      "body has no event name at the configured pointer");
+                      "the delivery has no event name where the scheme reads it");
     }
   }
 

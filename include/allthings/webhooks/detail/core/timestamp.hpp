@@ -4,9 +4,14 @@
 #include <cstdint>
 #include <limits>
 #include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
 
 #include "../../error.hpp"
 #include "../../options.hpp"
+#include "../../scheme.hpp"
+#include "../text/ascii.hpp"
 
 // The timestamp window shared by every scheme that sends a timestamp.
 namespace allthings::webhooks::detail {
@@ -35,5 +40,43 @@ inline std::optional<ErrorKind> check_timestamp_window(std::uint64_t timestamp_m
   if (timestamp_ms > now_u && timestamp_ms - now_u > skew) return ErrorKind::future_timestamp;
   return std::nullopt;
 }
+
+// The timestamp of schemes that send Unix seconds (Standard Webhooks, Stripe, Slack), checked
+// in two steps: whether it is readable before the signature is checked, and whether it lies in
+// the receiver's window once the signature is known to be genuine.
+class UnixSecondsWindow {
+ public:
+  UnixSecondsWindow(std::string header, const Options& options)
+      : header_(std::move(header)),
+        tolerance_(options.timestamp_tolerance),
+        future_skew_(options.future_skew) {}
+
+  // Why `value` (nullopt: the timestamp is missing) cannot be used at all.
+  std::optional<Refusal> unreadable(std::optional<std::string_view> value) const {
+    if (!value) return Refusal{ErrorKind::missing_timestamp, header_ + " is missing"};
+    if (!parse_decimal(*value)) {
+      return Refusal{ErrorKind::malformed_timestamp, header_ + " is not 1 to 19 digits"};
+    }
+    return std::nullopt;
+  }
+
+  // Why a readable `value` lies outside [now - timestamp_tolerance, now + future_skew].
+  std::optional<Refusal> outside(std::string_view value,
+                                 std::chrono::system_clock::time_point now) const {
+    const auto seconds = parse_decimal(value).value_or(0);
+    const auto kind = check_timestamp_window(timestamp_to_millis(seconds, TimestampUnit::seconds),
+                                             now, tolerance_, future_skew_);
+    if (!kind) return std::nullopt;
+    if (*kind == ErrorKind::stale_timestamp) {
+      return Refusal{*kind, header_ + " is older than timestamp_tolerance"};
+    }
+    return Refusal{*kind, header_ + " is further in the future than future_skew"};
+  }
+
+ private:
+  std::string header_;
+  std::chrono::milliseconds tolerance_;
+  std::chrono::milliseconds future_skew_;
+};
 
 }  // namespace allthings::webhooks::detail

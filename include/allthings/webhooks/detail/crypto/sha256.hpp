@@ -51,4 +51,12 @@ inline std::string to_hex(const Sha256Digest& digest) {
   return encode_hex(digest.data(), digest.size());
 }
 
+// A UUID-shaped id (8-4-4-4-12 hex digits) made from the SHA-256 of `data`: the same data
+// always gets the same id. For test deliveries of senders whose ids are GUIDs.
+inline std::string uuid_shaped_id(std::string_view data) {
+  const auto hex = to_hex(sha256(data));
+  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
+         hex.substr(16, 4) + "-" + hex.substr(20, 12);
+}
+
 }  // namespace allthings::webhooks::detail
