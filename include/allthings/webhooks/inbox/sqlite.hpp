@@ -10,11 +10,11 @@
 #include <stdexcept>
 #include <string>
 #include <utility>
-#include <variant>
 #include <vector>
 
 #include "../detail/core/envelope_parser.hpp"
 #include "../detail/queue/local_queue.hpp"
+#include "../detail/queue/stored_form.hpp"
 #include "../detail/sqlite/committer.hpp"
 #include "../inbox.hpp"
 #include "../options.hpp"
@@ -167,22 +167,9 @@ class SqliteInbox final : public Inbox, public InboxOperations {
     if (queue_.finish(outcome.id)) committer_->record_outcome(outcome);
   }
 
-  // The record as it was accepted: the envelope is parsed again from the stored body, while
-  // id and name stay those stored, even if the envelope options changed since.
   std::shared_ptr<const EventRecord> rebuild(const StoredEvent& stored) const {
-    auto parsed = parser_->parse(stored.raw_body, stored.headers, stored.received_at);
-    std::shared_ptr<EventRecord> record;
-    if (auto* ok = std::get_if<std::shared_ptr<EventRecord>>(&parsed)) {
-      record = std::move(*ok);
-    } else {
-      record = std::make_shared<EventRecord>();
-      record->raw_body = stored.raw_body;
-      record->headers = stored.headers;
-      record->received_at = stored.received_at;
-    }
-    record->id = stored.id;
-    record->name = stored.name;
-    return record;
+    return detail::rebuild_record(*parser_, stored.id, stored.name, stored.raw_body,
+                                  stored.headers, stored.received_at);
   }
 
   const std::string path_;
