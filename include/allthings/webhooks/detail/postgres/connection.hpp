@@ -121,6 +121,10 @@ class Connection {
       close();
       throw Error(message, "08001", true);
     }
+    // libpq prints the server's notices (a restart's "terminating connection") to stderr by
+    // default; a library must not write there, and errors reach the caller anyway.
+    PQsetNoticeProcessor(
+        conn_, [](void*, const char*) {}, nullptr);
     if (PQsetnonblocking(conn_, 1) != 0 || (pipeline_ && PQenterPipelineMode(conn_) != 1)) {
       fail_broken("cannot switch the connection to non-blocking pipeline mode");
     }

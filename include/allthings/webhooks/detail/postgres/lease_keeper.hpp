@@ -78,20 +78,23 @@ class LeaseKeeper {
     thread_ = std::thread([this] { keep(); });
   }
 
-  // The next claimed delivery. Asks for a claim first, and waits for its answer even when
-  // `wait` is shorter (so next(0ms) sees an event that is ready in the database), but never
-  // longer than a round trip may take; then waits for the rest of `wait` while the keeper
-  // polls and listens. nullopt on time-out or once closed.
+  // The next claimed delivery, waiting up to `wait` while the keeper claims: at once when
+  // events may be ready (a hint: a commit of this replica, a NOTIFY, a requeue, a claim that
+  // got all it asked for, a retry due), otherwise at its next poll. When a claim is coming,
+  // next() waits for its answer even past `wait` (so next(0ms) sees an event this replica
+  // just committed), but never longer than a round trip may take. nullopt on time-out or
+  // once closed.
   std::optional<Delivery> next(std::chrono::milliseconds wait) {
     std::unique_lock<std::mutex> lock(mutex_);
     if (closed_) return std::nullopt;
     const auto now = SteadyClock::now();
     const auto deadline = now + wait;
     const auto answer_by = now + round_trip_limit();
+    const bool claim_coming = hinted_ || claim_in_flight_ || (retry_due_ && now >= *retry_due_);
+    // A claim under way was sized before this worker asked: wait for the one after it.
     const auto round_wanted = claim_rounds_done_ + (claim_in_flight_ ? 2 : 1);
     ++waiting_workers_;
-    claim_requested_ = true;
-    keeper_cv_.notify_one();
+    keeper_cv_.notify_one();  // more demand: the keeper may claim now
     for (;;) {
       if (!ready_.empty()) {
         Delivery delivery = std::move(ready_.front());
@@ -100,7 +103,7 @@ class LeaseKeeper {
         return delivery;
       }
       const auto at = SteadyClock::now();
-      const bool answered = claim_rounds_done_ >= round_wanted || at >= answer_by;
+      const bool answered = !claim_coming || claim_rounds_done_ >= round_wanted || at >= answer_by;
       if (closed_ || (answered && at >= deadline)) {
         --waiting_workers_;
         return std::nullopt;
@@ -233,10 +236,6 @@ class LeaseKeeper {
     if (held == held_.end()) return;  // not a delivery of ours (any more)
     held->second.writing = true;
     outcome->token = held->second.token;
-    if (outcome->kind == Kind::retry) {
-      const auto due = SteadyClock::now() + outcome->delay;
-      if (!retry_due_ || due < *retry_due_) retry_due_ = due;
-    }
     outcomes_.push_back(outcome);
     keeper_cv_.notify_one();
     outcome_cv_.wait_for(lock, settings_.lease, [&] { return outcome->done || stopping_; });
@@ -263,8 +262,7 @@ class LeaseKeeper {
     for (;;) {
       const auto wants_claim = [&](SteadyClock::time_point now) {
         return !closed_ && demand() > 0 &&
-               (claim_requested_ || hinted_ || now >= next_poll ||
-                (retry_due_ && now >= *retry_due_));
+               (hinted_ || now >= next_poll || (retry_due_ && now >= *retry_due_));
       };
       auto wake = std::min(next_renewal, next_maintenance);
       if (!closed_ && demand() > 0) {
@@ -314,7 +312,6 @@ class LeaseKeeper {
       if (wants_claim(now)) {
         pass.claim = std::min(demand(), settings_.claim_batch);
         pass.claim_token = fresh_token();
-        claim_requested_ = false;
         hinted_ = false;
         if (retry_due_ && now >= *retry_due_) retry_due_.reset();
         next_poll = now + settings_.poll_interval;
@@ -480,6 +477,12 @@ class LeaseKeeper {
       auto& outcome = *pass.outcomes[i];
       ++stats_.outcomes;
       if (!answers.outcome_applied[i]) ++stats_.fenced_outcomes;
+      if (outcome.kind == Kind::retry && answers.outcome_applied[i]) {
+        // The database counted the delay from its transaction's start, before now: by then
+        // the retry is due.
+        const auto due = SteadyClock::now() + outcome.delay;
+        if (!retry_due_ || due < *retry_due_) retry_due_ = due;
+      }
       outcome.done = true;
       held_.erase(outcome.claim);
     }
@@ -552,8 +555,7 @@ class LeaseKeeper {
   std::size_t waiting_workers_ = 0;
   std::uint64_t claim_rounds_done_ = 0;
   bool claim_in_flight_ = false;
-  bool claim_requested_ = false;
-  bool hinted_ = false;
+  bool hinted_ = true;  // events may wait from before this replica started
   std::optional<SteadyClock::time_point> retry_due_;
   SteadyClock::time_point last_failure_{};
   bool closed_ = false;

@@ -1,7 +1,7 @@
 #pragma once
 
 // A connection that comes back by itself. It connects on first use and again after the
-// connection broke, but no more often than its back-off allows (100 ms, doubling to 2 s), so a
+// connection broke, but no more often than its back-off allows (100 ms, doubling to 1 s), so a
 // database that is down or restarting is not hammered and callers meanwhile fail at once
 // instead of each waiting for a connect. Not thread-safe: each user thread owns its session.
 #include <algorithm>
@@ -71,7 +71,7 @@ class Session {
 
  private:
   static constexpr std::chrono::milliseconds initial_backoff{100};
-  static constexpr std::chrono::milliseconds max_backoff{2000};
+  static constexpr std::chrono::milliseconds max_backoff{1000};
 
   void lost(const std::string& why) {
     connection_.reset();
