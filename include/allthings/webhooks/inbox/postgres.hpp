@@ -84,15 +84,19 @@ class PostgresInbox final : public Inbox, public InboxOperations {
 
     keeper_ = std::make_unique<detail::pg::LeaseKeeper>(session("lease", /*wait_for_disk=*/false),
                                                         sql_, settings_, settings_.replica_name);
-    keeper_->start(options.clock, options.dedupe_window,
+    keeper_->start(options.clock, options.dedupe_window, options.workers,
                    [this](std::string id, std::string name, std::string raw_body,
                           HeaderList headers, detail::WallTime received_at) {
                      return detail::rebuild_record(*parser_, std::move(id), std::move(name),
                                                    std::move(raw_body), std::move(headers),
                                                    received_at);
                    });
-    committer_ =
-        std::make_unique<detail::pg::AcceptCommitter>(session("accept"), sql_, settings_.max_batch);
+    std::vector<detail::pg::Session> accept_sessions;
+    for (std::size_t i = 0; i < settings_.accept_connections; ++i) {
+      accept_sessions.push_back(session("accept"));
+    }
+    committer_ = std::make_unique<detail::pg::AcceptCommitter>(std::move(accept_sessions), sql_,
+                                                               settings_.max_batch);
     committer_->start({options.queue_capacity, options.dedupe_window, options.clock},
                       [this] { keeper_->hint(); });
     if (!settings_.poll_only) {

@@ -30,6 +30,9 @@ struct PostgresInboxSettings {
 
   // Most accepts in one transaction (one multi-row insert, one commit).
   std::size_t max_batch = 512;
+  // Connections (and threads) that commit accepts: while one batch waits for the disk, the
+  // next is written, and the server flushes them together.
+  std::size_t accept_connections = 2;
   // Most events one claim leases, for the workers waiting at that moment.
   std::size_t claim_batch = 32;
 

@@ -1,11 +1,12 @@
 #pragma once
 
-// The PostgreSQL inbox's writer of accepts: one thread with its own connection that takes
-// every accept waiting at that moment into one transaction, sent as one round trip (pipeline
+// The PostgreSQL inbox's writers of accepts: threads with a connection each, every one taking
+// all the accepts waiting at that moment into one transaction, sent as one round trip (pipeline
 // mode): the serialize keys' locks when there are keys, one multi-row insert, and one NOTIFY
 // for the other replicas. Callers of accept() wait for the commit, which waits for the WAL to
 // reach the disk (synchronous_commit stays on), so a 200 means committed. The shape is
-// SqliteCommitter's group commit.
+// SqliteCommitter's group commit; with more than one writer, a batch is written while the one
+// before waits for its flush, and the server flushes both with one write of the log.
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
@@ -41,8 +42,9 @@ class AcceptCommitter {
     Clock clock;
   };
 
-  AcceptCommitter(Session session, const InboxSql& sql, std::size_t max_batch)
-      : session_(std::move(session)), sql_(sql), max_batch_(max_batch) {}
+  // One writer thread per session.
+  AcceptCommitter(std::vector<Session> sessions, const InboxSql& sql, std::size_t max_batch)
+      : sessions_(std::move(sessions)), sql_(sql), max_batch_(max_batch) {}
 
   AcceptCommitter(const AcceptCommitter&) = delete;
   AcceptCommitter& operator=(const AcceptCommitter&) = delete;
@@ -54,7 +56,7 @@ class AcceptCommitter {
       stopping_ = true;
     }
     writes_cv_.notify_all();
-    if (thread_.joinable()) thread_.join();
+    for (auto& thread : threads_) thread.join();
   }
 
   // Starts committing; `on_new_events` runs on the committer thread after a commit stored new
@@ -64,7 +66,9 @@ class AcceptCommitter {
     limits_ = std::move(limits);
     on_new_events_ = std::move(on_new_events);
     running_ = true;
-    thread_ = std::thread([this] { commit_loop(); });
+    for (auto& session : sessions_) {
+      threads_.emplace_back([this, &session] { commit_loop(session); });
+    }
   }
 
   // Stores the event with its serialize key (none when empty) unless its id is remembered;
@@ -112,7 +116,7 @@ class AcceptCommitter {
     std::condition_variable* waiter = nullptr;
   };
 
-  void commit_loop() {
+  void commit_loop(Session& session) {
     std::unique_lock<std::mutex> lock(mutex_);
     for (;;) {
       writes_cv_.wait(lock, [&] { return stopping_ || !accepts_.empty(); });
@@ -123,7 +127,7 @@ class AcceptCommitter {
       accepts_.erase(accepts_.begin(), accepts_.begin() + static_cast<std::ptrdiff_t>(take));
       lock.unlock();
       std::string failure;
-      const std::size_t stored = commit(batch, failure);
+      const std::size_t stored = commit(session, batch, failure);
       if (stored > 0 && on_new_events_) on_new_events_();
       lock.lock();
       if (!failure.empty()) last_error_ = failure;
@@ -131,7 +135,8 @@ class AcceptCommitter {
         ++stats_.commits;
         stats_.events_committed += stored;
       }
-      reconnects_ = session_.reconnects();
+      reconnects_ += session.reconnects() - reconnects_seen_[&session];
+      reconnects_seen_[&session] = session.reconnects();
       // Notified under the lock: a caller woken otherwise could return and destroy its
       // condition variable before notify_one() touches it.
       for (Write* write : batch) {
@@ -145,7 +150,7 @@ class AcceptCommitter {
   // stored. A second delivery of an id inside the batch shares the first one's fate (it is a
   // duplicate when the first is stored): the database would refuse the same id twice in one
   // statement.
-  std::size_t commit(const std::vector<Write*>& batch, std::string& failure) {
+  std::size_t commit(Session& session, const std::vector<Write*>& batch, std::string& failure) {
     std::unordered_map<std::string_view, Write*> first_of;
     std::vector<Write*> rows;
     std::vector<std::pair<Write*, Write*>> repeats;  // (repeat, first)
@@ -193,7 +198,7 @@ class AcceptCommitter {
 
     std::size_t stored = 0;
     try {
-      const auto results = session_.run(round);
+      const auto results = session.run(round);
       const Result& answers = results[distinct_keys.empty() ? 0 : 1];
       if (answers.rows() != static_cast<int>(rows.size())) {
         throw Error("the accept statement answered " + std::to_string(answers.rows()) +
@@ -223,7 +228,7 @@ class AcceptCommitter {
     return stored;
   }
 
-  Session session_;  // committer thread only
+  std::vector<Session> sessions_;  // each used by its own writer thread only
   const InboxSql& sql_;
   const std::size_t max_batch_;
   Limits limits_{};
@@ -236,8 +241,9 @@ class AcceptCommitter {
   bool stopping_ = false;
   PostgresInboxStats stats_;
   std::uint64_t reconnects_ = 0;
+  std::unordered_map<const Session*, std::uint64_t> reconnects_seen_;
   std::string last_error_;
-  std::thread thread_;
+  std::vector<std::thread> threads_;
 };
 
 }  // namespace allthings::webhooks::detail::pg

@@ -37,6 +37,7 @@ inline PostgresInboxSettings checked(PostgresInboxSettings settings) {
   require(settings.poll_interval.count() > 0 && settings.poll_interval <= settings.lease,
           "poll_interval must be positive and at most lease");
   require(settings.max_batch > 0, "max_batch must be at least 1");
+  require(settings.accept_connections > 0, "accept_connections must be at least 1");
   require(settings.claim_batch > 0, "claim_batch must be at least 1");
   require(settings.statement_timeout.count() > 0, "statement_timeout must be positive");
   require(settings.connect_timeout.count() > 0, "connect_timeout must be positive");
@@ -80,6 +81,12 @@ inline ConnectSettings connect_settings(const std::string& conninfo,
   out.pipeline = pipeline;
   out.session.emplace_back("statement_timeout", std::to_string(settings.statement_timeout.count()));
   if (!wait_for_disk) out.session.emplace_back("synchronous_commit", "off");
+  // Every statement of the inbox finds its rows through an index (by id, by seq among the
+  // pending ones). The queue table is small but churns: its statistics lag behind its dead
+  // rows, and a plan made on them would scan the whole table on every completion.
+  out.session.emplace_back("enable_seqscan", "off");
+  // Plan each prepared statement once: a custom plan per batch cost more than running it.
+  out.session.emplace_back("plan_cache_mode", "force_generic_plan");
   return out;
 }
 

@@ -69,10 +69,13 @@ class LeaseKeeper {
     if (thread_.joinable()) thread_.join();
   }
 
-  // `dedupe_window` and `clock` decide which remembered ids are pruned.
-  void start(Clock clock, std::chrono::seconds dedupe_window, Rebuild rebuild) {
+  // `dedupe_window` and `clock` decide which remembered ids are pruned; `workers` how many
+  // events a claim may take ahead of the workers waiting.
+  void start(Clock clock, std::chrono::seconds dedupe_window, std::size_t workers,
+             Rebuild rebuild) {
     std::lock_guard<std::mutex> lock(mutex_);
     clock_ = std::move(clock);
+    workers_ = workers;
     dedupe_window_ = dedupe_window;
     rebuild_ = std::move(rebuild);
     thread_ = std::thread([this] { keep(); });
@@ -310,7 +313,9 @@ class LeaseKeeper {
         next_renewal = now + settings_.heartbeat_interval;
       }
       if (wants_claim(now)) {
-        pass.claim = std::min(demand(), settings_.claim_batch);
+        // For the workers waiting, and as many again for those about to ask: a pass then
+        // carries several outcomes and claims, and a worker finds its next event waiting.
+        pass.claim = std::min(demand() + workers_, settings_.claim_batch);
         pass.claim_token = fresh_token();
         hinted_ = false;
         if (retry_due_ && now >= *retry_due_) retry_due_.reset();
@@ -542,6 +547,7 @@ class LeaseKeeper {
   std::mt19937_64 random_;  // keeper thread only
   Clock clock_;
   std::chrono::seconds dedupe_window_{0};
+  std::size_t workers_ = 1;
   Rebuild rebuild_;
 
   mutable std::mutex mutex_;
