@@ -188,6 +188,13 @@ class TemporaryServer {
     if (!try_start()) throw failure("pg_ctl start failed");
   }
 
+  // The postmaster's process id (its backends are its children); -1 when it is not running.
+  pid_t postmaster_pid() const {
+    std::ifstream pid_file(data_dir() / "postmaster.pid");
+    pid_t pid = -1;
+    return pid_file >> pid ? pid : -1;
+  }
+
   // The server's log so far, for failure messages.
   std::string log() const { return file_text(root_ / "server.log"); }
 
