@@ -95,13 +95,14 @@ class PostgresInbox final : public Inbox, public InboxOperations {
     for (std::size_t i = 0; i < settings_.accept_connections; ++i) {
       accept_sessions.push_back(session("accept"));
     }
-    committer_ = std::make_unique<detail::pg::AcceptCommitter>(std::move(accept_sessions), sql_,
-                                                               settings_.max_batch);
+    committer_ = std::make_unique<detail::pg::AcceptCommitter>(
+        std::move(accept_sessions), sql_, settings_.max_batch, settings_.replica_name);
     committer_->start({options.queue_capacity, options.dedupe_window, options.clock},
                       [this] { keeper_->hint(); });
     if (!settings_.poll_only) {
       listener_ = std::make_unique<detail::pg::NotificationListener>(
-          session("listen", true, /*pipeline=*/false), sql_.channel, [this] { keeper_->hint(); });
+          session("listen", true, /*pipeline=*/false), sql_.channel, settings_.replica_name,
+          [this] { keeper_->hint(); });
     }
   }
 

@@ -43,8 +43,12 @@ class AcceptCommitter {
   };
 
   // One writer thread per session.
-  AcceptCommitter(std::vector<Session> sessions, const InboxSql& sql, std::size_t max_batch)
-      : sessions_(std::move(sessions)), sql_(sql), max_batch_(max_batch) {}
+  AcceptCommitter(std::vector<Session> sessions, const InboxSql& sql, std::size_t max_batch,
+                  std::string replica)
+      : sessions_(std::move(sessions)),
+        sql_(sql),
+        max_batch_(max_batch),
+        replica_(std::move(replica)) {}
 
   AcceptCommitter(const AcceptCommitter&) = delete;
   AcceptCommitter& operator=(const AcceptCommitter&) = delete;
@@ -194,7 +198,7 @@ class AcceptCommitter {
                          .int8(to_millis(now - limits_.dedupe_window))
                          .int8(static_cast<std::int64_t>(limits_.queue_capacity))});
     // A hint for the replicas that LISTEN; at most one per commit.
-    round.push_back({"aw_notify", sql_.notify, Params().text(sql_.channel)});
+    round.push_back({"aw_notify", sql_.notify, Params().text(sql_.channel).text(replica_)});
 
     std::size_t stored = 0;
     try {
@@ -231,6 +235,7 @@ class AcceptCommitter {
   std::vector<Session> sessions_;  // each used by its own writer thread only
   const InboxSql& sql_;
   const std::size_t max_batch_;
+  const std::string replica_;
   Limits limits_{};
   std::function<void()> on_new_events_;
 

@@ -225,12 +225,12 @@ class Connection {
     }
   }
 
-  // Notifications received so far, taken: how many.
-  std::size_t take_notifications() {
+  // Notifications received so far, taken: how many had a payload other than `ignored`.
+  std::size_t take_notifications(const std::string& ignored) {
     std::size_t count = 0;
     while (PGnotify* notify = PQnotifies(conn_)) {
+      if (notify->extra == nullptr || ignored != notify->extra) ++count;
       PQfreemem(notify);
-      ++count;
     }
     return count;
   }

@@ -191,7 +191,10 @@ class LeaseKeeper {
   struct Held {
     std::shared_ptr<const EventRecord> record;
     std::int64_t token = 0;
-    bool writing = false;  // its outcome is queued: no renewal (the row may be gone)
+    // Its outcome is queued. It is still renewed until the outcome is written (writing may take
+    // long while the database is away), but a renewal that fails no longer means a loss: the
+    // outcome itself may have removed the row.
+    bool writing = false;
   };
 
   // What one pass sends.
@@ -306,7 +309,11 @@ class LeaseKeeper {
       pass.give_back.swap(give_back_);
       if (now >= next_renewal) {
         for (const auto& [claim, held] : held_) {
-          if (held.writing) continue;
+          // Not those whose outcome this very pass writes.
+          const bool in_pass = std::any_of(
+              pass.outcomes.begin(), pass.outcomes.end(),
+              [&, claim = claim](const auto& outcome) { return outcome->claim == claim; });
+          if (in_pass) continue;
           pass.renew.emplace_back(held.record->id, held.token);
           pass.renewed_claims.push_back(claim);
         }

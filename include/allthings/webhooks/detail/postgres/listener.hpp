@@ -1,8 +1,9 @@
 #pragma once
 
-// LISTEN on a connection of its own, and turn each NOTIFY into a hint for the lease keeper.
-// Only a hint: a notification lost while the connection was down costs at most one poll
-// interval, and every (re)connect is itself taken as a hint.
+// LISTEN on a connection of its own, and turn each NOTIFY of another replica into a hint for
+// the lease keeper (this replica's own commits hint it directly). Only a hint: a notification
+// lost while the connection was down costs at most one poll interval, and every (re)connect
+// is itself taken as a hint.
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -18,9 +19,12 @@ namespace allthings::webhooks::detail::pg {
 
 class NotificationListener {
  public:
-  NotificationListener(Session session, std::string channel, std::function<void()> on_notify)
+  // `replica`: this replica's name, the payload of its own notifications.
+  NotificationListener(Session session, std::string channel, std::string replica,
+                       std::function<void()> on_notify)
       : session_(std::move(session)),
         channel_(std::move(channel)),
+        replica_(std::move(replica)),
         on_notify_(std::move(on_notify)),
         thread_([this] { listen(); }) {}
 
@@ -47,7 +51,7 @@ class NotificationListener {
           on_notify_();  // what was sent while we did not listen
         }
         connection.wait_for_input(SteadyClock::now() + wait_step);
-        if (connection.take_notifications() > 0) on_notify_();
+        if (connection.take_notifications(replica_) > 0) on_notify_();
       } catch (const Error&) {
         listening = false;
         session_.reset();
@@ -58,6 +62,7 @@ class NotificationListener {
 
   Session session_;  // the listener thread's only
   const std::string channel_;
+  const std::string replica_;
   const std::function<void()> on_notify_;
   std::atomic<bool> stopping_{false};
   std::thread thread_;  // last: starts once the rest is ready

@@ -75,13 +75,13 @@ class OperatorTables {
   // LISTEN pick them up at once and the others at their next poll.
   bool requeue(const std::string& id) {
     std::vector<Statement> both{{"aw_requeue", sql_.requeue, Params().text(id)},
-                                {"aw_notify", sql_.notify, Params().text(sql_.channel)}};
+                                {"aw_notify", sql_.notify, Params().text(sql_.channel).text("")}};
     return session_.run(both)[0].rows() == 1;
   }
 
   std::size_t requeue_all() {
     std::vector<Statement> both{{"aw_requeue_all", sql_.requeue_all, {}},
-                                {"aw_notify", sql_.notify, Params().text(sql_.channel)}};
+                                {"aw_notify", sql_.notify, Params().text(sql_.channel).text("")}};
     return static_cast<std::size_t>(session_.run(both)[0].rows());
   }
 

@@ -87,7 +87,9 @@ FROM (SELECT DISTINCT k FROM unnest($1::text[]) AS k ORDER BY k) AS keys
 )sql";
   std::string lock_space() const { return "allthings-webhooks keys " + schema; }
 
-  std::string notify = "SELECT pg_notify($1, '')";
+  // $1 channel, $2 payload: the sender's replica name (a replica ignores its own: its commits
+  // wake its workers directly).
+  std::string notify = "SELECT pg_notify($1, $2)";
 
   // Leases up to $2 events that are due, in arrival order, skipping those another replica is
   // claiming right now, and an event whose key has an earlier unfinished event. $1: the fresh
