@@ -83,6 +83,26 @@ inline std::map<std::string, unsigned long long> kernel_thread_ticks() {
   return ticks;
 }
 
+// The processes whose parent is `parent` (a database server's backends, say).
+inline std::vector<pid_t> children_of(pid_t parent) {
+  std::vector<pid_t> children;
+  DIR* proc = ::opendir("/proc");
+  if (proc == nullptr) return children;
+  while (const dirent* entry = ::readdir(proc)) {
+    const std::string name = entry->d_name;
+    if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
+    std::ifstream stat("/proc/" + name + "/stat");
+    std::string line;
+    if (!std::getline(stat, line) || line.rfind(')') == std::string::npos) continue;
+    std::istringstream rest(line.substr(line.rfind(')') + 2));
+    std::string state;
+    long ppid = 0;
+    if (rest >> state >> ppid && ppid == parent) children.push_back(std::stoi(name));
+  }
+  ::closedir(proc);
+  return children;
+}
+
 inline unsigned long long ticks_of(const std::vector<pid_t>& pids) {
   unsigned long long sum = 0;
   for (const pid_t pid : pids) sum += process_ticks(std::to_string(pid)).ticks;

@@ -12,16 +12,17 @@
 #include <atomic>
 #include <cctype>
 #include <cerrno>
+#include <chrono>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <optional>
-#include <chrono>
-#include <cstdint>
-#include <cstring>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "deliveries.hpp"
@@ -35,7 +36,8 @@ namespace bench {
 using SteadyClock = std::chrono::steady_clock;
 
 struct LoadSettings {
-  int port = 0;
+  // The servers on 127.0.0.1: connection i goes to ports[i % ports.size()].
+  std::vector<int> ports;
   std::size_t connections = 1;
   std::size_t threads = 1;
   std::chrono::duration<double> warmup{0.5};
@@ -131,7 +133,8 @@ struct SharedRun {
 
 class Connection {
  public:
-  Connection(SharedRun& run, int epoll_fd) : run_(run), epoll_fd_(epoll_fd) {}
+  Connection(SharedRun& run, int epoll_fd, int port)
+      : run_(run), epoll_fd_(epoll_fd), port_(port) {}
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
   ~Connection() { close_socket(); }
@@ -141,7 +144,7 @@ class Connection {
 
   // Connects (blocking: on loopback the handshake completes at once, unless the server's
   // listen backlog is full) and registers with epoll.
-  bool connect_to_server() { return adopt(open_connection(run_.settings.port)); }
+  bool connect_to_server() { return adopt(open_connection(port_)); }
 
   // Takes over a connected socket.
   bool adopt(int fd) {
@@ -317,6 +320,7 @@ class Connection {
 
   SharedRun& run_;
   int epoll_fd_;
+  int port_;
   int fd_ = -1;
   std::uint32_t watched_ = EPOLLIN;
   bool busy_ = false;
@@ -329,13 +333,14 @@ class Connection {
 
 // One client thread: drives its share of the connections until the window ends and every
 // request it sent has been answered (or the drain time is over).
-inline LoadResult drive(SharedRun& run, const std::vector<int>& sockets) {
+// `sockets`: connected sockets and the port of each.
+inline LoadResult drive(SharedRun& run, const std::vector<std::pair<int, int>>& sockets) {
   LoadResult result;
   result.latencies_ns.reserve(1 << 18);
   const int epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
   std::vector<std::unique_ptr<Connection>> connections;
-  for (const int fd : sockets) {
-    connections.push_back(std::make_unique<Connection>(run, epoll_fd));
+  for (const auto& [fd, port] : sockets) {
+    connections.push_back(std::make_unique<Connection>(run, epoll_fd, port));
     connections.back()->adopt(fd);
   }
   for (auto& c : connections) c->send_next(result);
@@ -361,7 +366,7 @@ inline LoadResult drive(SharedRun& run, const std::vector<int>& sockets) {
 
 }  // namespace detail
 
-// Runs closed-loop load against 127.0.0.1:settings.port with requests from `pool`, each sent
+// Runs closed-loop load against 127.0.0.1:settings.ports with requests from `pool`, each sent
 // at most once. The pool must hold more requests than the run can send; otherwise the result
 // says pool_exhausted.
 inline LoadResult run_load(const RequestPool& pool, const LoadSettings& settings) {
@@ -377,14 +382,15 @@ inline LoadResult run_load(const RequestPool& pool, const LoadSettings& settings
   LoadResult total;
   const std::size_t threads =
       std::max<std::size_t>(1, std::min(settings.threads, settings.connections));
-  std::vector<std::vector<int>> sockets(threads);
+  std::vector<std::vector<std::pair<int, int>>> sockets(threads);
   for (std::size_t i = 0; i < settings.connections; ++i) {
     if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    const int fd = detail::Connection::open_connection(settings.port);
+    const int port = settings.ports[i % settings.ports.size()];
+    const int fd = detail::Connection::open_connection(port);
     if (fd < 0) {
       ++total.connect_failures;
     } else {
-      sockets[i % threads].push_back(fd);
+      sockets[i % threads].emplace_back(fd, port);
     }
   }
 

@@ -22,6 +22,12 @@
 #include <thread>
 #include <vector>
 
+#if ALLTHINGS_WEBHOOKS_BENCH_POSTGRES
+#include <libpq-fe.h>
+
+#include "../tests/postgres/temporary_server.hpp"
+#endif
+
 #include "allocation_counter.hpp"
 #include "deliveries.hpp"
 #include "interference.hpp"
@@ -42,6 +48,10 @@ Measures, in one run, over loopback HTTP/1.1 keep-alive connections:
            settings (aw::Options defaults) that answers every POST 200 and does nothing else
   memory   WebhookEndpoint, default Options and in-memory inbox, one no-op handler
   sqlite   WebhookEndpoint with the durable SqliteInbox (only in builds that have it)
+  postgres WebhookEndpoint with the shared PostgresInbox (only in builds with libpq), on a
+           PostgreSQL server the benchmark starts itself (Debian's postgresql package)
+  postgres2  the same with two receiver processes (replicas) on one queue, the connections
+           split between them
 at each connection count, sending unique, signed ~1.1 KB ticket.created deliveries that are
 built before timing. Each round runs against a fresh server process, whose resident memory is
 reported. Then a micro-benchmark runs the request path (verify + parse + accept) without
@@ -55,10 +65,13 @@ Usage: allthings_webhooks_bench [options]
                        its fastest round and lists all of them (default 4)
   --connections LIST   concurrent connections, comma-separated (default 1,16,64)
   --client-threads N   threads of the built-in load client (default 1)
-  --variants LIST      servers to measure, comma-separated: ceiling,memory,sqlite
-                       (default: every one this build has)
+  --variants LIST      servers to measure, comma-separated:
+                       ceiling,memory,sqlite,postgres,postgres2 (default: every one this
+                       build has; the postgres ones only where the server programs are found)
   --sqlite-dir DIR     directory for the durable inbox's database files (default: the
                        system's temporary directory); each point uses a new file, removed after
+  --postgres-conninfo S  measure against this PostgreSQL server instead of starting one (each
+                       round uses a new schema, dropped after)
   --micro-events N     deliveries for the micro-benchmarks (default 200000; the Ed25519
                        preset verifies a twentieth of them)
   --micro-batch N      deliveries between two untimed inbox drains (default 16)
@@ -69,8 +82,9 @@ Usage: allthings_webhooks_bench [options]
 Verdicts are UNSURE instead of PASS/FAIL when every round behind them was disturbed (other
 processes used 10% or more of the CPUs meanwhile). Exit status: 0 when every measured target
 passed, 1 when one failed, 3 when none failed but one was unsure, 2 when the benchmark could
-not run. Internal: --serve VARIANT --events N [--sqlite-path FILE] is how the
-benchmark starts its server processes.
+not run. Internal: --serve VARIANT --events N [--sqlite-path FILE] [--postgres-conninfo S
+--postgres-schema S --replica NAME --tally-file FILE] is how the benchmark starts its server
+processes.
 )";
 
 struct Flags {
@@ -86,9 +100,11 @@ struct Flags {
   bool http = true;
   bool micro = true;
 
+  std::string postgres_conninfo;
+
   std::optional<Variant> serve;
   std::size_t serve_events = 0;
-  std::string sqlite_path;
+  bench::ServeTarget target;
 };
 
 std::vector<std::string> split_commas(const std::string& text) {
@@ -120,7 +136,7 @@ double positive_seconds(const std::string& flag, const std::string& text) {
 
 Flags parse_flags(int argc, char** argv) {
   Flags f;
-  for (Variant v : {Variant::ceiling, Variant::memory, Variant::sqlite}) {
+  for (Variant v : bench::all_variants) {
     if (bench::is_built(v)) f.variants.push_back(v);
   }
   std::vector<std::string> args(argv + 1, argv + argc);
@@ -181,7 +197,16 @@ Flags parse_flags(int argc, char** argv) {
     } else if (flag == "--events") {
       f.serve_events = positive_count(flag, take_value());
     } else if (flag == "--sqlite-path") {
-      f.sqlite_path = take_value();
+      f.target.sqlite_path = take_value();
+    } else if (flag == "--postgres-conninfo") {
+      f.postgres_conninfo = take_value();
+      f.target.postgres_conninfo = f.postgres_conninfo;
+    } else if (flag == "--postgres-schema") {
+      f.target.postgres_schema = take_value();
+    } else if (flag == "--replica") {
+      f.target.replica = take_value();
+    } else if (flag == "--tally-file") {
+      f.target.tally_file = take_value();
     } else {
       throw std::invalid_argument("unknown option '" + args[i] + "' (see --help)");
     }
@@ -234,9 +259,10 @@ void print_setup(const Flags& f, const bench::RequestPool& pool) {
             << NLOHMANN_JSON_VERSION_PATCH << ", " << OpenSSL_version(OPENSSL_VERSION) << "\n"
             << "  server settings (aw::Options defaults, used by every server): http_threads="
             << o.http_threads << " keep_alive_max_count=" << o.keep_alive_max_count
-            << " keep_alive_timeout=" << o.keep_alive_timeout.count() << "s; endpoint workers="
-            << o.workers << " queue_capacity=" << o.queue_capacity
-            << "; durable endpoint (sqlite): the same, SqliteInbox defaults\n";
+            << " keep_alive_timeout=" << o.keep_alive_timeout.count()
+            << "s; endpoint workers=" << o.workers << " queue_capacity=" << o.queue_capacity
+            << "; durable endpoint (sqlite): the same, SqliteInbox defaults; shared "
+               "(postgres, postgres2): the same, PostgresInbox defaults\n";
   if (!f.http) return;
   const auto sizes = pool.body_sizes();
   std::cout << "  load: built-in epoll keep-alive client, " << f.client_threads
@@ -259,7 +285,8 @@ struct Point {
   bench::Fields ready;
   bench::Fields report;
   double others = 0;  // share of all CPUs other tenants used during the load
-  double server_cpu_us = 0;  // CPU time of the server process per request sent, microseconds
+  double server_cpu_us = 0;  // CPU time of the server process(es) per request sent, microseconds
+  double db_cpu_us = 0;      // CPU time of the PostgreSQL server per request sent, microseconds
 
   double rps() const { return load.requests_per_second(); }
   bool disturbed() const { return others >= disturbed_share; }
@@ -287,53 +314,136 @@ double megabytes(const bench::Fields& fields, const char* key) {
   return it == fields.end() ? 0 : std::stod(it->second) / 1024.0;
 }
 
-// Measures one round of one server variant at one connection count, against a new server
-// process. The pool first grows (untimed) to what the fastest round so far could send; a round
-// that still runs out is measured again with more.
+// The PostgreSQL server the postgres variants use: its connection string, and its processes
+// (their CPU time is the database's share of a round, not interference).
+struct Database {
+  std::string conninfo;
+  pid_t postmaster = -1;  // -1: not ours to watch (--postgres-conninfo)
+
+  std::vector<pid_t> processes() const {
+    if (postmaster < 0) return {};
+    auto all = bench::detail::children_of(postmaster);
+    all.push_back(postmaster);
+    return all;
+  }
+};
+
+void drop_schema(const Database& database, const std::string& schema) {
+#if ALLTHINGS_WEBHOOKS_BENCH_POSTGRES
+  PGconn* conn = PQconnectdb(database.conninfo.c_str());
+  if (PQstatus(conn) == CONNECTION_OK) {
+    PQclear(PQexec(conn, ("DROP SCHEMA IF EXISTS \"" + schema + "\" CASCADE").c_str()));
+  }
+  PQfinish(conn);
+#else
+  (void)database;
+  (void)schema;
+#endif
+}
+
+// Sums the tally files of a round's server processes (see DispatchTally::counts).
+std::vector<std::uint32_t> merged_tallies(const std::vector<std::string>& files) {
+  std::vector<std::uint32_t> sum;
+  for (const auto& file : files) {
+    std::ifstream in(file, std::ios::binary);
+    std::vector<std::uint32_t> counts;
+    std::uint32_t n = 0;
+    while (in.read(reinterpret_cast<char*>(&n), sizeof n)) counts.push_back(n);
+    if (sum.size() < counts.size()) sum.resize(counts.size(), 0);
+    for (std::size_t i = 0; i < counts.size(); ++i) sum[i] += counts[i];
+  }
+  return sum;
+}
+
+// Measures one round of one server variant at one connection count, against new server
+// processes. The pool first grows (untimed) to what the fastest round so far could send; a
+// round that still runs out is measured again with more.
 Point measure(Variant variant, std::size_t connections, bench::RequestPool& pool, const Flags& f,
-              double& fastest_rps) {
+              double& fastest_rps, const Database& database) {
   static std::size_t point_number = 0;
   ++point_number;
   for (int attempt = 1;; ++attempt) {
     const double send_seconds = f.warmup + f.seconds;
-    const auto needed = static_cast<std::size_t>(
-        std::max(20000.0, fastest_rps * send_seconds * 1.5 * attempt));
+    const auto needed =
+        static_cast<std::size_t>(std::max(20000.0, fastest_rps * send_seconds * 1.5 * attempt));
     if (pool.size() < needed) pool.grow_to(needed);
     pool.stamp(std::chrono::system_clock::now());
 
-    const std::string db = f.sqlite_dir + "/allthings-webhooks-bench-" +
-                           std::to_string(::getpid()) + "-" + std::to_string(point_number) +
-                           ".db";
+    const std::string name = "allthings-webhooks-bench-" + std::to_string(::getpid()) + "-" +
+                             std::to_string(point_number) + "-" + std::to_string(attempt);
+    const std::string db = f.sqlite_dir + "/" + name + ".db";
+    const std::string schema = "bench_" + std::to_string(::getpid()) + "_" +
+                               std::to_string(point_number) + "_" + std::to_string(attempt);
+    std::vector<std::string> tallies;
     Point point{variant, connections, {}, {}, {}};
     {
-      bench::ServerProcess server({"--serve", bench::name_of(variant), "--events",
-                                   std::to_string(pool.size()), "--sqlite-path", db});
-      point.ready = server.await("ready", std::chrono::seconds(60));
+      std::vector<std::unique_ptr<bench::ServerProcess>> servers;
       bench::LoadSettings settings;
-      settings.port = std::stoi(point.ready.at("port"));
+      for (std::size_t p = 0; p < bench::processes_of(variant); ++p) {
+        std::vector<std::string> args{"--serve",       bench::name_of(variant),
+                                      "--events",      std::to_string(pool.size()),
+                                      "--sqlite-path", db};
+        if (bench::is_postgres(variant)) {
+          tallies.push_back(db + ".tally" + std::to_string(p));
+          args.insert(args.end(), {"--postgres-conninfo", database.conninfo, "--postgres-schema",
+                                   schema, "--replica", "replica-" + std::to_string(p),
+                                   "--tally-file", tallies.back()});
+        }
+        servers.push_back(std::make_unique<bench::ServerProcess>(args));
+        const auto ready = servers.back()->await("ready", std::chrono::seconds(60));
+        if (p == 0) point.ready = ready;
+        settings.ports.push_back(std::stoi(ready.at("port")));
+      }
+      std::vector<pid_t> server_pids;
+      for (const auto& server : servers) server_pids.push_back(server->pid());
+      const auto db_pids = database.processes();
       settings.connections = connections;
       settings.threads = f.client_threads;
       settings.warmup = std::chrono::duration<double>(f.warmup);
       settings.measured = std::chrono::duration<double>(f.seconds);
-      const bench::InterferenceMeter meter({::getpid(), server.pid()});
-      const auto server_ticks = bench::detail::ticks_of({server.pid()});
+      std::vector<pid_t> ours = server_pids;
+      ours.push_back(::getpid());
+      ours.insert(ours.end(), db_pids.begin(), db_pids.end());
+      const bench::InterferenceMeter meter(ours);
+      const auto server_ticks = bench::detail::ticks_of(server_pids);
+      const auto db_ticks = bench::detail::ticks_of(db_pids);
       point.load = bench::run_load(pool, settings);
       point.others = meter.others_share();
       if (point.load.sent > 0) {
-        const double ticks = static_cast<double>(bench::detail::ticks_of({server.pid()}) -
-                                                 server_ticks);
-        point.server_cpu_us = ticks / static_cast<double>(::sysconf(_SC_CLK_TCK)) * 1e6 /
-                              static_cast<double>(point.load.sent);
+        const double per_request = 1e6 / static_cast<double>(::sysconf(_SC_CLK_TCK)) /
+                                   static_cast<double>(point.load.sent);
+        point.server_cpu_us =
+            static_cast<double>(bench::detail::ticks_of(server_pids) - server_ticks) * per_request;
+        point.db_cpu_us =
+            static_cast<double>(bench::detail::ticks_of(db_pids) - db_ticks) * per_request;
       }
       std::string report = "report " + std::to_string(point.load.sent);
       for (const auto index : point.load.not_2xx) report += " " + std::to_string(index);
-      server.send_line(report);
-      point.report = server.await("report", std::chrono::seconds(90));
+      for (const auto& server : servers) server->send_line(report);
+      for (std::size_t p = 0; p < servers.size(); ++p) {
+        const auto fields = servers[p]->await("report", std::chrono::seconds(90));
+        if (p == 0) point.report = fields;
+      }
+      if (!tallies.empty()) {
+        // The events ran in whichever process claimed them: check them all together.
+        const std::unordered_set<std::size_t> not_2xx(point.load.not_2xx.begin(),
+                                                      point.load.not_2xx.end());
+        for (const auto& [key, value] : bench::parse_fields(
+                 "merged " +
+                 bench::DispatchTally::check(merged_tallies(tallies), point.load.sent, not_2xx))) {
+          point.report[key] = value;
+        }
+      }
     }
     for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
       std::error_code ignored;
       std::filesystem::remove(db + suffix, ignored);
     }
+    for (const auto& tally : tallies) {
+      std::error_code ignored;
+      std::filesystem::remove(tally, ignored);
+    }
+    if (bench::is_postgres(variant)) drop_schema(database, schema);
     fastest_rps = std::max(fastest_rps, static_cast<double>(point.load.sent) / send_seconds);
     if (!point.load.pool_exhausted || attempt == 3) return point;
   }
@@ -372,12 +482,25 @@ struct Series {
     for (const auto& p : rounds) most = std::max(most, megabytes(p.ready, "idle_rss_kb"));
     return most;
   }
+  // The median of the rounds' requests/s (the mean of the middle two for an even count).
+  double median_rps() const {
+    std::vector<double> all;
+    for (const auto& p : rounds) all.push_back(p.rps());
+    if (all.empty()) return 0;
+    std::sort(all.begin(), all.end());
+    const auto n = all.size();
+    return n % 2 == 1 ? all[n / 2] : (all[n / 2 - 1] + all[n / 2]) / 2;
+  }
+  std::size_t disturbed_rounds() const {
+    return static_cast<std::size_t>(
+        std::count_if(rounds.begin(), rounds.end(), [](const Point& p) { return p.disturbed(); }));
+  }
 };
 
 class Table {
  public:
   static void header() {
-    std::printf("\n%5s  %-8s %9s %7s %8s %8s %8s %15s %17s %16s\n", "conns", "server", "req/s",
+    std::printf("\n%5s  %-9s %9s %7s %8s %8s %8s %15s %17s %16s\n", "conns", "server", "req/s",
                 "x ceil", "p50 ms", "p99 ms", "p99 x c", "answered 2xx", "dispatched once",
                 "server RSS MB");
   }
@@ -397,7 +520,7 @@ class Table {
                                  : "-";
     const std::string rss = fixed(megabytes(p.ready, "idle_rss_kb"), 1) + " -> " +
                             fixed(megabytes(p.report, "rss_kb"), 1);
-    std::printf("%5zu  %-8s %9s %7s %8s %8s %8s %15s %17s %16s\n", p.connections,
+    std::printf("%5zu  %-9s %9s %7s %8s %8s %8s %15s %17s %16s\n", p.connections,
                 bench::name_of(p.variant), grouped(p.rps()).c_str(),
                 ceiling ? fixed(ratio, 2).c_str() : "-", fixed(p.load.latency_ms(50), 3).c_str(),
                 fixed(p99, 3).c_str(), ceiling ? fixed(p99_ratio, 2).c_str() : "-",
@@ -405,6 +528,7 @@ class Table {
 
     std::string rounds = " req/s by round:";
     for (const auto& r : series.rounds) rounds += " " + grouped(r.rps());
+    rounds += " (median " + grouped(series.median_rps()) + ")";
     rounds += "; others' CPU share:";
     for (const auto& r : series.rounds) {
       rounds += " " + fixed(100 * r.others, 0) + "%" + (r.disturbed() ? "*" : "");
@@ -415,6 +539,9 @@ class Table {
     std::string notes = " p99.9 " + fixed(p.load.latency_ms(99.9), 3) + " ms, max " +
                         fixed(p.load.latency_ms(100), 3) + " ms; server CPU " +
                         fixed(p.server_cpu_us, 1) + " us per request;";
+    if (bench::is_postgres(p.variant)) {
+      notes += " PostgreSQL server CPU " + fixed(p.db_cpu_us, 1) + " us per request;";
+    }
     if (p.load.reconnects) {
       notes += " " + grouped(static_cast<double>(p.load.reconnects)) +
                " reconnects after keep_alive_max_count;";
@@ -530,7 +657,8 @@ const Series* find(const std::vector<Series>& all, Variant v, std::size_t connec
   return nullptr;
 }
 
-std::vector<Series> measure_http(const Flags& f, bench::RequestPool& pool) {
+std::vector<Series> measure_http(const Flags& f, bench::RequestPool& pool,
+                                 const Database& database) {
   std::vector<Series> all;
   Table::header();
   double fastest_rps = 0;
@@ -539,7 +667,8 @@ std::vector<Series> measure_http(const Flags& f, bench::RequestPool& pool) {
     for (const Variant v : f.variants) all.push_back(Series{v, connections, {}});
     for (std::size_t round = 0; round < f.rounds; ++round) {
       for (std::size_t i = 0; i < f.variants.size(); ++i) {
-        all[first + i].rounds.push_back(measure(f.variants[i], connections, pool, f, fastest_rps));
+        all[first + i].rounds.push_back(
+            measure(f.variants[i], connections, pool, f, fastest_rps, database));
       }
     }
     for (std::size_t i = 0; i < f.variants.size(); ++i) {
@@ -581,6 +710,23 @@ void check_targets(Targets& targets, const std::vector<Series>& http,
                   "durable inbox at 64 connections: " + fixed(ratio, 2) +
                       " of the in-memory inbox's requests/s (" + grouped(rps) + " vs " +
                       grouped(memory_rps) + "; target >= 0.40)");
+  }
+  // The shared inbox, one receiver process, against the durable one: medians of the rounds.
+  for (const std::size_t c : {16, 64}) {
+    const Series* shared = find(http, Variant::postgres, c);
+    const Series* durable = find(http, Variant::sqlite, c);
+    const double rps = shared ? shared->median_rps() : 0;
+    const double durable_rps = durable ? durable->median_rps() : 0;
+    const double ratio = durable_rps > 0 ? rps / durable_rps : 0;
+    // Trusted when most rounds of both were undisturbed.
+    const bool trusted = shared && durable &&
+                         shared->disturbed_rounds() * 2 < shared->rounds.size() &&
+                         durable->disturbed_rounds() * 2 < durable->rounds.size();
+    targets.check(shared && durable, ratio >= 0.5, trusted,
+                  "shared inbox (PostgresInbox, one receiver) at " + std::to_string(c) +
+                      " connections: " + fixed(ratio, 2) +
+                      " of the durable inbox's requests/s, medians (" + grouped(rps) + " vs " +
+                      grouped(durable_rps) + "; target >= 0.50)");
   }
   {
     const Series* m = find(http, Variant::memory, 16);
@@ -640,7 +786,31 @@ int run(const Flags& f) {
   print_setup(f, pool);
 
   std::vector<Series> http;
-  if (f.http) http = measure_http(f, pool);
+  if (f.http) {
+    Flags measured = f;
+    Database database{f.postgres_conninfo, -1};
+#if ALLTHINGS_WEBHOOKS_BENCH_POSTGRES
+    // The postgres variants' server: started here (stopped at the end), unless given.
+    std::unique_ptr<test::pg::TemporaryServer> server;
+    const bool wanted = std::any_of(f.variants.begin(), f.variants.end(), bench::is_postgres);
+    if (wanted && database.conninfo.empty()) {
+      const auto bindir = test::pg::server_bindir();
+      if (bindir.empty()) {
+        std::cout << "  postgres variants skipped: " << test::pg::missing_server_message << "\n";
+        measured.variants.erase(
+            std::remove_if(measured.variants.begin(), measured.variants.end(), bench::is_postgres),
+            measured.variants.end());
+      } else {
+        server = std::make_unique<test::pg::TemporaryServer>(bindir,
+                                                             ALLTHINGS_WEBHOOKS_BENCH_PG_TEMPLATE);
+        database = {server->conninfo(), server->postmaster_pid()};
+        std::cout << "  PostgreSQL: a server of its own (" << bindir << ", default settings) on "
+                  << "127.0.0.1:" << server->port() << "; each round a fresh schema\n";
+      }
+    }
+#endif
+    http = measure_http(measured, pool, database);
+  }
 
   std::optional<bench::MicroResult> micro;
   double micro_others = 0;
@@ -672,7 +842,7 @@ int main(int argc, char** argv) {
     const Flags flags = parse_flags(argc, argv);
     if (flags.serve) {
       if (flags.serve_events == 0) throw std::invalid_argument("--serve needs --events");
-      return bench::serve(*flags.serve, flags.serve_events, flags.sqlite_path);
+      return bench::serve(*flags.serve, flags.serve_events, flags.target);
     }
     return run(flags);
   } catch (const std::exception& e) {

@@ -2,8 +2,19 @@
 
 #include <allthings/webhooks.hpp>
 #include <allthings/webhooks/detail/http/server.hpp>
+
+// Set by bench/CMakeLists.txt where the durable and the shared inbox can be built.
+#ifndef ALLTHINGS_WEBHOOKS_BENCH_SQLITE
+#define ALLTHINGS_WEBHOOKS_BENCH_SQLITE 0
+#endif
+#ifndef ALLTHINGS_WEBHOOKS_BENCH_POSTGRES
+#define ALLTHINGS_WEBHOOKS_BENCH_POSTGRES 0
+#endif
 #if ALLTHINGS_WEBHOOKS_BENCH_SQLITE
 #include <allthings/webhooks/inbox/sqlite.hpp>
+#endif
+#if ALLTHINGS_WEBHOOKS_BENCH_POSTGRES
+#include <allthings/webhooks/inbox/postgres.hpp>
 #endif
 
 #include <httplib.h>
@@ -24,6 +35,7 @@
 #include <string_view>
 #include <thread>
 #include <unordered_set>
+#include <vector>
 
 #include "deliveries.hpp"
 
@@ -34,32 +46,53 @@ namespace bench {
 
 namespace aw = allthings::webhooks;
 
-enum class Variant { ceiling, memory, sqlite };
+// postgres2: two receiver processes (replicas) sharing one PostgresInbox schema, the load
+// client's connections split between them.
+enum class Variant { ceiling, memory, sqlite, postgres, postgres2 };
+
+inline constexpr Variant all_variants[] = {Variant::ceiling, Variant::memory, Variant::sqlite,
+                                           Variant::postgres, Variant::postgres2};
 
 inline const char* name_of(Variant v) {
   switch (v) {
     case Variant::ceiling: return "ceiling";
     case Variant::memory: return "memory";
     case Variant::sqlite: return "sqlite";
+    case Variant::postgres: return "postgres";
+    case Variant::postgres2: return "postgres2";
   }
   return "?";
 }
 
 inline std::optional<Variant> variant_named(std::string_view name) {
-  for (Variant v : {Variant::ceiling, Variant::memory, Variant::sqlite}) {
+  for (Variant v : all_variants) {
     if (name == name_of(v)) return v;
   }
   return std::nullopt;
 }
 
+inline bool is_postgres(Variant v) { return v == Variant::postgres || v == Variant::postgres2; }
+
+// Receiver processes a round of the variant starts.
+inline std::size_t processes_of(Variant v) { return v == Variant::postgres2 ? 2 : 1; }
+
 inline bool is_built(Variant v) {
-#if ALLTHINGS_WEBHOOKS_BENCH_SQLITE
-  (void)v;
-  return true;
-#else
-  return v != Variant::sqlite;
-#endif
+  switch (v) {
+    case Variant::sqlite: return ALLTHINGS_WEBHOOKS_BENCH_SQLITE != 0;
+    case Variant::postgres:
+    case Variant::postgres2: return ALLTHINGS_WEBHOOKS_BENCH_POSTGRES != 0;
+    default: return true;
+  }
 }
+
+// Where a durable variant's server process keeps its events, and where it writes its tally.
+struct ServeTarget {
+  std::string sqlite_path;
+  std::string postgres_conninfo;
+  std::string postgres_schema;
+  std::string replica;
+  std::string tally_file;  // empty: none
+};
 
 // aw::Options as a user gets them, plus the secret the deliveries are signed with.
 inline aw::Options default_options() {
@@ -100,13 +133,26 @@ class DispatchTally {
 
   std::uint64_t calls() const { return calls_.load(std::memory_order_acquire); }
 
+  // The calls per pool index, and last the calls for no pool index.
+  std::vector<std::uint32_t> counts() const {
+    std::vector<std::uint32_t> out(size_ + 1, 0);
+    for (std::size_t i = 0; i < size_ && counts_; ++i) out[i] = counts_[i].load();
+    out[size_] = static_cast<std::uint32_t>(unexpected_.load());
+    return out;
+  }
+
   // key=value pairs comparing what ran with what the client saw: every index below `sent`
   // that was answered 2xx must have run once (`once`; otherwise `missing` or `repeated`), and
   // nothing else may have run (`unexpected`: refused with a non-2xx, unanswered, or never sent).
-  std::string check(std::size_t sent, const std::unordered_set<std::size_t>& not_2xx) const {
-    std::uint64_t once = 0, missing = 0, repeated = 0, unexpected = unexpected_.load();
-    for (std::size_t i = 0; i < size_; ++i) {
-      const auto n = counts_ ? counts_[i].load() : 0;
+  // `counts` as counts() makes them, summed over the processes that ran the events.
+  static std::string check(const std::vector<std::uint32_t>& counts, std::size_t sent,
+                           const std::unordered_set<std::size_t>& not_2xx) {
+    const std::size_t size = counts.empty() ? 0 : counts.size() - 1;
+    std::uint64_t calls = 0, once = 0, missing = 0, repeated = 0;
+    std::uint64_t unexpected = counts.empty() ? 0 : counts[size];
+    for (const auto n : counts) calls += n;
+    for (std::size_t i = 0; i < size; ++i) {
+      const auto n = counts[i];
       if (i >= sent || not_2xx.count(i)) {
         unexpected += n;
       } else if (n == 1) {
@@ -118,7 +164,7 @@ class DispatchTally {
       }
     }
     std::ostringstream out;
-    out << "calls=" << calls() << " once=" << once << " missing=" << missing
+    out << "calls=" << calls << " once=" << once << " missing=" << missing
         << " repeated=" << repeated << " unexpected=" << unexpected;
     return out.str();
   }
@@ -178,8 +224,12 @@ class CeilingServer final : public ServedVariant {
 // WebhookEndpoint with default options and one no-op handler that only tallies the event id.
 class EndpointServer final : public ServedVariant {
  public:
-  EndpointServer(const aw::Options& o, std::shared_ptr<aw::Inbox> inbox, std::size_t events)
-      : inbox_(inbox), tally_(events), endpoint_(o, std::move(inbox)) {
+  EndpointServer(const aw::Options& o, std::shared_ptr<aw::Inbox> inbox, std::size_t events,
+                 std::string tally_file = {})
+      : inbox_(inbox),
+        tally_(events),
+        tally_file_(std::move(tally_file)),
+        endpoint_(o, std::move(inbox)) {
     endpoint_.on("ticket.created", [this](const aw::Event& e) { tally_.record(e.id()); });
   }
 
@@ -188,14 +238,23 @@ class EndpointServer final : public ServedVariant {
   std::string report(std::size_t sent, const std::unordered_set<std::size_t>& not_2xx) override {
     const auto acknowledged = sent - std::min(sent, not_2xx.size());
     const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (tally_.calls() < acknowledged && std::chrono::steady_clock::now() < give_up) {
+    // A shared inbox's events may run in another process: wait until its queue is empty.
+    const bool shared = inbox_ && inbox_->orders_by_key();
+    while ((shared ? inbox_->depth() > 0 : tally_.calls() < acknowledged) &&
+           std::chrono::steady_clock::now() < give_up) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     // A repeated dispatch would come after the first one: give it a moment to show.
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    const auto counts = tally_.counts();
+    if (!tally_file_.empty()) {
+      std::ofstream(tally_file_, std::ios::binary | std::ios::trunc)
+          .write(reinterpret_cast<const char*>(counts.data()),
+                 static_cast<std::streamsize>(counts.size() * sizeof counts[0]));
+    }
     const auto stats = endpoint_.stats();
     std::ostringstream out;
-    out << tally_.check(sent, not_2xx) << " accepted=" << stats.accepted
+    out << DispatchTally::check(counts, sent, not_2xx) << " accepted=" << stats.accepted
         << " duplicates=" << stats.duplicates << " rejected=" << stats.rejected
         << " queue_full=" << stats.errors_of(aw::ErrorKind::queue_full)
         << " inbox_unavailable=" << stats.errors_of(aw::ErrorKind::inbox_unavailable);
@@ -204,17 +263,25 @@ class EndpointServer final : public ServedVariant {
       out << " events_per_commit=" << durable->commit_stats().events_per_commit();
     }
 #endif
+#if ALLTHINGS_WEBHOOKS_BENCH_POSTGRES
+    if (const auto* shared = dynamic_cast<const aw::PostgresInbox*>(inbox_.get())) {
+      const auto pg = shared->stats();
+      out << " events_per_commit=" << pg.events_per_commit() << " claims=" << pg.claims
+          << " fenced=" << pg.fenced_outcomes;
+    }
+#endif
     return out.str();
   }
 
  private:
-  [[maybe_unused]] std::shared_ptr<aw::Inbox> inbox_;  // null for the default MemoryInbox
+  std::shared_ptr<aw::Inbox> inbox_;  // null for the default MemoryInbox
   DispatchTally tally_;
+  std::string tally_file_;
   aw::WebhookEndpoint endpoint_;
 };
 
 inline std::unique_ptr<ServedVariant> make_served(Variant variant, std::size_t events,
-                                                  const std::string& sqlite_path) {
+                                                  const ServeTarget& target) {
   const aw::Options options = default_options();
   switch (variant) {
     case Variant::ceiling:
@@ -224,10 +291,23 @@ inline std::unique_ptr<ServedVariant> make_served(Variant variant, std::size_t e
     case Variant::sqlite: {
 #if ALLTHINGS_WEBHOOKS_BENCH_SQLITE
       return std::make_unique<EndpointServer>(
-          options, std::make_shared<aw::SqliteInbox>(sqlite_path), events);
+          options, std::make_shared<aw::SqliteInbox>(target.sqlite_path), events);
 #else
-      (void)sqlite_path;
       throw std::runtime_error("this build has no durable inbox (SqliteInbox)");
+#endif
+    }
+    case Variant::postgres:
+    case Variant::postgres2: {
+#if ALLTHINGS_WEBHOOKS_BENCH_POSTGRES
+      // PostgresInbox defaults, but for the schema and the replica's name.
+      aw::PostgresInboxSettings settings;
+      settings.schema = target.postgres_schema;
+      settings.replica_name = target.replica;
+      return std::make_unique<EndpointServer>(
+          options, std::make_shared<aw::PostgresInbox>(target.postgres_conninfo, settings), events,
+          target.tally_file);
+#else
+      throw std::runtime_error("this build has no PostgresInbox");
 #endif
     }
   }
@@ -240,8 +320,8 @@ inline std::unique_ptr<ServedVariant> make_served(Variant variant, std::size_t e
 //   "report SENT [INDEX...]" (the indices not answered 2xx)
 //                    -> "report <variant's key=value pairs> rss_kb=R hwm_kb=H"
 //   end of input     -> stop and exit
-inline int serve(Variant variant, std::size_t events, const std::string& sqlite_path) {
-  auto served = make_served(variant, events, sqlite_path);
+inline int serve(Variant variant, std::size_t events, const ServeTarget& target) {
+  auto served = make_served(variant, events, target);
   const int port = served->start();
   // Idle means every pool thread and worker has started and is waiting.
   std::this_thread::sleep_for(std::chrono::milliseconds(200));

@@ -13,8 +13,10 @@ set(VCPKG_BUILD_TYPE release)
 vcpkg_check_features(OUT_FEATURE_OPTIONS FEATURE_OPTIONS
     FEATURES
         durable CMAKE_REQUIRE_FIND_PACKAGE_SQLite3
+        postgres CMAKE_REQUIRE_FIND_PACKAGE_PostgreSQL
     INVERTED_FEATURES
         durable CMAKE_DISABLE_FIND_PACKAGE_SQLite3
+        postgres CMAKE_DISABLE_FIND_PACKAGE_PostgreSQL
 )
 
 vcpkg_cmake_configure(

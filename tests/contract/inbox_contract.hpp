@@ -8,7 +8,8 @@
 //   std::shared_ptr<aw::Inbox> open(const aw::Options& options); // a new, attached inbox on the
 //                                                                // backend's one store
 // and each instance starts with an empty store. open() is called again only after every inbox
-// it returned before is gone.
+// it returned before is gone. A backend that needs a service may also have
+//   static bool available();  // false: the suite is skipped (the backend says why)
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -16,6 +17,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "../support.hpp"
@@ -26,6 +28,20 @@ namespace aw = allthings::webhooks;
 
 inline std::shared_ptr<const aw::EventRecord> record(const std::string& id) {
   return aw::testing::make_event(id, "ticket.created", {{"id", "T-1"}}).record();
+}
+
+template <class Backend, class = void>
+struct has_available : std::false_type {};
+template <class Backend>
+struct has_available<Backend, std::void_t<decltype(Backend::available())>> : std::true_type {};
+
+template <class Backend>
+bool available() {
+  if constexpr (has_available<Backend>::value) {
+    return Backend::available();
+  } else {
+    return true;
+  }
 }
 
 inline aw::Options options(ManualClock& clock, std::size_t capacity = 3) {
@@ -41,6 +57,7 @@ inline aw::Options options(ManualClock& clock, std::size_t capacity = 3) {
 TEST_CASE_TEMPLATE_DEFINE("an inbox keeps the Inbox contract", Backend, inbox_contract) {
   namespace aw = allthings::webhooks;
   using test::contract::record;
+  if (!test::contract::available<Backend>()) return;
   test::ManualClock clock;
   Backend backend;
   auto inbox = backend.open(test::contract::options(clock));

@@ -131,6 +131,6 @@ TEST_CASE("headers are stored as nlohmann/json writes them, escapes and invalid 
   for (const auto& headers : cases) {
     const std::string expected = nlohmann::json(headers).dump(
         -1, ' ', false, nlohmann::json::error_handler_t::replace);
-    CHECK(aw::detail::SqliteInboxStore::headers_to_json(headers) == expected);
+    CHECK(aw::detail::headers_to_json(headers) == expected);
   }
 }

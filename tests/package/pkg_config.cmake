@@ -3,7 +3,7 @@
 # against a copy of the staged install in another place (the .pc must be relocatable), then
 # runs them.
 #   -D STAGE=... BINARY_DIR=... PKG_CONFIG=... CXX=... PKGCONFIG_DIR=<relative to the prefix>
-#   -D QUICKSTART=<examples/quickstart.cpp> ROUND_TRIP=<round_trip.cpp>
+#   -D QUICKSTART=<examples/quickstart.cpp> ROUND_TRIP=<round_trip.cpp> [WITH_POSTGRES=ON]
 cmake_minimum_required(VERSION 3.16...3.31)
 include("${CMAKE_CURRENT_LIST_DIR}/steps.cmake")
 
@@ -43,3 +43,14 @@ endif()
 message(STATUS "run quickstart: ok")
 
 package_test_step("run round_trip" "${BINARY_DIR}/round_trip")
+
+# The shared inbox, as the README shows it: our .pc plus libpq's.
+if(WITH_POSTGRES)
+  package_test_step("pkg-config --cflags --libs allthings_webhooks libpq" "${PKG_CONFIG}"
+                    --cflags --libs allthings_webhooks libpq)
+  separate_arguments(postgres_flags UNIX_COMMAND "${package_test_output}")
+  package_test_step("compile round_trip with the postgres inbox" "${CXX}" -std=c++17
+                    -DWITH_POSTGRES_INBOX "${ROUND_TRIP}" ${postgres_flags}
+                    -o "${BINARY_DIR}/round_trip_postgres")
+  package_test_step("run round_trip with the postgres inbox" "${BINARY_DIR}/round_trip_postgres")
+endif()

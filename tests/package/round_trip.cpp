@@ -14,6 +14,13 @@
 #ifdef WITH_SQLITE_INBOX
 #include <allthings/webhooks/inbox/sqlite.hpp>
 #endif
+// With the postgres component the shared inbox compiles and links (it needs a server to run,
+// which a packaging test does not start: libpq is asked to parse a connection string).
+#ifdef WITH_POSTGRES_INBOX
+#include <stdexcept>
+
+#include <allthings/webhooks/inbox/postgres.hpp>
+#endif
 
 // The parent-targets consumer defines httplib::httplib and nlohmann_json::nlohmann_json itself,
 // each with a marker definition that reaches us only if allthings::webhooks links them.
@@ -30,6 +37,16 @@ int main() {
     std::cerr << "the package says version " << EXPECTED_VERSION << ", the headers say "
               << ALLTHINGS_WEBHOOKS_VERSION_STRING << '\n';
     return 1;
+  }
+#endif
+
+#ifdef WITH_POSTGRES_INBOX
+  try {
+    allthings::webhooks::PostgresInbox unparsable("host=127.0.0.1 port");
+    std::cerr << "PostgresInbox accepted a connection string libpq cannot parse\n";
+    return 1;
+  } catch (const std::invalid_argument&) {
+    // libpq parsed it and said no: the component links
   }
 #endif
 

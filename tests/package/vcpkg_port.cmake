@@ -4,7 +4,7 @@
 # portfile passes; the others check what the real ones would need and move files where the
 # real ones would (without rewriting paths, so the tree is checked, not built against).
 #   -D PORT_DIR=... SOURCE_DIR=... BINARY_DIR=... GENERATOR=... INITIAL_CACHE=...
-#   -D PROJECT_VERSION=... FEATURES=core[;durable]
+#   -D PROJECT_VERSION=... FEATURES=core[;durable][;postgres]
 cmake_minimum_required(VERSION 3.16...3.31)
 include("${CMAKE_CURRENT_LIST_DIR}/steps.cmake")
 
@@ -133,6 +133,7 @@ set(expected
   share/allthings_webhooks/allthings_webhooksConfigVersion.cmake
   share/allthings_webhooks/allthings_webhooksTargets.cmake
   share/allthings_webhooks/AllthingsWebhooksDependencies.cmake
+  share/allthings_webhooks/AllthingsWebhooksLibpq.cmake
   lib/pkgconfig/allthings_webhooks.pc
   share/${PORT}/copyright
   share/${PORT}/usage)
@@ -143,6 +144,12 @@ if("durable" IN_LIST FEATURES)
   list(APPEND expected ${sqlite_targets})
 elseif(EXISTS "${root}/${sqlite_targets}")
   message(FATAL_ERROR "without the durable feature the port installs ${sqlite_targets}")
+endif()
+set(postgres_targets share/allthings_webhooks/allthings_webhooksPostgresTargets.cmake)
+if("postgres" IN_LIST FEATURES)
+  list(APPEND expected ${postgres_targets})
+elseif(EXISTS "${root}/${postgres_targets}")
+  message(FATAL_ERROR "without the postgres feature the port installs ${postgres_targets}")
 endif()
 foreach(path IN LISTS expected)
   if(NOT EXISTS "${root}/${path}")

@@ -66,6 +66,13 @@ class Inbox {
   // After close(): the unfinished events this inbox is about to lose. A durable inbox keeps
   // them for the next start and returns nothing.
   virtual std::vector<std::shared_ptr<const EventRecord>> take_unfinished() = 0;
+
+  // True when the inbox itself keeps Options::serialize_by: next() never hands out an event
+  // while an earlier one with the same key is unfinished, in this process or in any other that
+  // shares the inbox. The Dispatcher then keeps no per-key lanes of its own: they know only
+  // this process, and a lane whose event went to another process for its retry would wait for
+  // it forever.
+  virtual bool orders_by_key() const { return false; }
 };
 
 }  // namespace allthings::webhooks

@@ -45,9 +45,11 @@ class Receiver {
         reporter_(std::make_shared<detail::Reporter>(registry_, counters_)),
         pipeline_(options_, checked(scheme_), inbox_, reporter_),
         dispatcher_(std::make_shared<detail::Dispatcher>(
-            detail::Dispatcher::Settings{options_.workers, options_.max_attempts,
-                                         options_.retry_base_delay, options_.retry_max_delay,
-                                         options_.serialize_by},
+            detail::Dispatcher::Settings{
+                options_.workers, options_.max_attempts, options_.retry_base_delay,
+                options_.retry_max_delay,
+                // An inbox that orders by key itself needs no lanes here (Inbox::orders_by_key).
+                inbox_->orders_by_key() ? nullptr : options_.serialize_by},
             inbox_, registry_, reporter_)) {
     inbox_->attach(options_);
   }

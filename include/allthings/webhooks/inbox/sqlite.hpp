@@ -11,11 +11,11 @@
 #include <string>
 #include <string_view>
 #include <utility>
-#include <variant>
 #include <vector>
 
 #include "../detail/core/envelope_parser.hpp"
 #include "../detail/queue/local_queue.hpp"
+#include "../detail/queue/stored_form.hpp"
 #include "../detail/sqlite/committer.hpp"
 #include "../inbox.hpp"
 #include "../options.hpp"
@@ -170,25 +170,9 @@ class SqliteInbox final : public Inbox, public InboxOperations {
     if (queue_.finish(*delivery.record)) committer_->record_outcome(outcome);
   }
 
-  // The record as it was accepted: the envelope is parsed again from the stored body, the way
-  // the scheme reads it, while id and name stay those stored, even if the options changed since.
   std::shared_ptr<const EventRecord> rebuild(const StoredEvent& stored) const {
-    const auto reading = scheme_->body_format().read_as(
-        find_header(stored.headers, "content-type").value_or(std::string_view()));
-    auto parsed =
-        parser_->parse(stored.raw_body, stored.headers, stored.received_at, *scheme_, reading);
-    std::shared_ptr<EventRecord> record;
-    if (auto* ok = std::get_if<std::shared_ptr<EventRecord>>(&parsed)) {
-      record = std::move(*ok);
-    } else {
-      record = std::make_shared<EventRecord>();
-      record->raw_body = stored.raw_body;
-      record->headers = stored.headers;
-      record->received_at = stored.received_at;
-    }
-    record->id = stored.id;
-    record->name = stored.name;
-    return record;
+    return detail::rebuild_record(*parser_, *scheme_, stored.id, stored.name, stored.raw_body,
+                                  stored.headers, stored.received_at);
   }
 
   const std::string path_;

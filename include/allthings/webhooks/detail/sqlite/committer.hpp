@@ -90,7 +90,7 @@ class SqliteCommitter {
   Acceptance accept(std::shared_ptr<const EventRecord> record) {
     Write write;
     write.kind = Write::Kind::accept;
-    write.headers_json = SqliteInboxStore::headers_to_json(record->headers);
+    write.headers_json = headers_to_json(record->headers);
     write.record = std::move(record);
     std::unique_lock<std::mutex> lock(mutex_);
     submit(write, lock);

@@ -1,0 +1,254 @@
+#pragma once
+
+// The PostgreSQL inbox's writers of accepts: threads with a connection each, every one taking
+// all the accepts waiting at that moment into one transaction, sent as one round trip (pipeline
+// mode): the serialize keys' locks when there are keys, one multi-row insert, and one NOTIFY
+// for the other replicas. Callers of accept() wait for the commit, which waits for the WAL to
+// reach the disk (synchronous_commit stays on), so a 200 means committed. The shape is
+// SqliteCommitter's group commit; with more than one writer, a batch is written while the one
+// before waits for its flush, and the server flushes both with one write of the log.
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "../../inbox.hpp"
+#include "../../inbox/postgres_settings.hpp"
+#include "../../options.hpp"
+#include "../queue/stored_form.hpp"
+#include "session.hpp"
+#include "statements.hpp"
+#include "text_column.hpp"
+
+namespace allthings::webhooks::detail::pg {
+
+class AcceptCommitter {
+ public:
+  // What the receiver decides, from its Options.
+  struct Limits {
+    std::size_t queue_capacity;
+    std::chrono::seconds dedupe_window;
+    Clock clock;
+  };
+
+  // One writer thread per session.
+  AcceptCommitter(std::vector<Session> sessions, const InboxSql& sql, std::size_t max_batch,
+                  std::string replica)
+      : sessions_(std::move(sessions)),
+        sql_(sql),
+        max_batch_(max_batch),
+        replica_(std::move(replica)) {}
+
+  AcceptCommitter(const AcceptCommitter&) = delete;
+  AcceptCommitter& operator=(const AcceptCommitter&) = delete;
+
+  // Commits what is waiting, then stops.
+  ~AcceptCommitter() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+    }
+    writes_cv_.notify_all();
+    for (auto& thread : threads_) thread.join();
+  }
+
+  // Starts committing; `on_new_events` runs on the committer thread after a commit stored new
+  // events (this replica's workers may claim them at once).
+  void start(Limits limits, std::function<void()> on_new_events) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    limits_ = std::move(limits);
+    on_new_events_ = std::move(on_new_events);
+    running_ = true;
+    for (auto& session : sessions_) {
+      threads_.emplace_back([this, &session] { commit_loop(session); });
+    }
+  }
+
+  // Stores the event with its serialize key (none when empty) unless its id is remembered;
+  // returns once that is committed, or `unavailable` when the database could not take it.
+  Acceptance accept(const EventRecord& record, std::string serial_key) {
+    Write write;
+    write.id = storable_key(record.id);
+    write.name = storable_name(record.name);
+    write.raw_body = std::string_view(record.raw_body);
+    write.headers_json = headers_to_json(record.headers);
+    write.received_at = to_millis(record.received_at);
+    if (!serial_key.empty()) write.serial_key = storable_key(std::move(serial_key));
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (stopping_ || !running_) return Acceptance::unavailable;
+    std::condition_variable written;
+    write.waiter = &written;
+    accepts_.push_back(&write);
+    writes_cv_.notify_one();
+    written.wait(lock, [&] { return write.done; });
+    return write.result;
+  }
+
+  PostgresInboxStats stats() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    PostgresInboxStats stats = stats_;
+    stats.reconnects = reconnects_;
+    return stats;
+  }
+
+  std::string last_error() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return last_error_;
+  }
+
+ private:
+  // An accept waiting for the committer; it lives on its caller's stack until `done`.
+  struct Write {
+    std::string id, name;
+    std::string_view raw_body;  // the caller's record outlives the write
+    std::string headers_json;   // made by the caller, off the committer thread
+    std::int64_t received_at = 0;
+    std::optional<std::string> serial_key;
+    Acceptance result = Acceptance::unavailable;
+    bool done = false;
+    std::condition_variable* waiter = nullptr;
+  };
+
+  void commit_loop(Session& session) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    for (;;) {
+      writes_cv_.wait(lock, [&] { return stopping_ || !accepts_.empty(); });
+      if (accepts_.empty()) return;  // stopping, and nothing left to commit
+      const auto take = std::min(accepts_.size(), max_batch_);
+      std::vector<Write*> batch(accepts_.begin(),
+                                accepts_.begin() + static_cast<std::ptrdiff_t>(take));
+      accepts_.erase(accepts_.begin(), accepts_.begin() + static_cast<std::ptrdiff_t>(take));
+      lock.unlock();
+      std::string failure;
+      const std::size_t stored = commit(session, batch, failure);
+      if (stored > 0 && on_new_events_) on_new_events_();
+      lock.lock();
+      if (!failure.empty()) last_error_ = failure;
+      if (stored > 0) {
+        ++stats_.commits;
+        stats_.events_committed += stored;
+      }
+      reconnects_ += session.reconnects() - reconnects_seen_[&session];
+      reconnects_seen_[&session] = session.reconnects();
+      // Notified under the lock: a caller woken otherwise could return and destroy its
+      // condition variable before notify_one() touches it.
+      for (Write* write : batch) {
+        write->done = true;
+        write->waiter->notify_one();
+      }
+    }
+  }
+
+  // One transaction for the batch; sets each write's result and returns how many events it
+  // stored. A second delivery of an id inside the batch shares the first one's fate (it is a
+  // duplicate when the first is stored): the database would refuse the same id twice in one
+  // statement.
+  std::size_t commit(Session& session, const std::vector<Write*>& batch, std::string& failure) {
+    std::unordered_map<std::string_view, Write*> first_of;
+    std::vector<Write*> rows;
+    std::vector<std::pair<Write*, Write*>> repeats;  // (repeat, first)
+    for (Write* write : batch) {
+      const auto [at, fresh] = first_of.emplace(write->id, write);
+      if (fresh) {
+        rows.push_back(write);
+      } else {
+        repeats.emplace_back(write, at->second);
+      }
+    }
+    std::vector<std::string_view> ids, names, bodies, headers;
+    std::vector<std::optional<std::string_view>> keys;
+    std::vector<std::int64_t> received;
+    std::vector<std::string_view> distinct_keys;
+    for (const Write* write : rows) {
+      ids.push_back(write->id);
+      names.push_back(write->name);
+      bodies.push_back(write->raw_body);
+      headers.push_back(write->headers_json);
+      received.push_back(write->received_at);
+      keys.emplace_back(write->serial_key ? std::optional<std::string_view>(*write->serial_key)
+                                          : std::nullopt);
+      if (write->serial_key) distinct_keys.push_back(*write->serial_key);
+    }
+    const auto now = limits_.clock();
+    std::vector<Statement> round;
+    if (!distinct_keys.empty()) {
+      round.push_back({"aw_lock_keys", sql_.lock_keys,
+                       Params().text_array(distinct_keys).text(sql_.lock_space())});
+    }
+    round.push_back({"aw_accept", sql_.accept,
+                     Params()
+                         .text_array(ids)
+                         .text_array(names)
+                         .bytes_array(bodies)
+                         .text_array(headers)
+                         .int8_array(received)
+                         .text_array(keys)
+                         .int8(to_millis(now))
+                         .int8(to_millis(now - limits_.dedupe_window))
+                         .int8(static_cast<std::int64_t>(limits_.queue_capacity))});
+    // A hint for the replicas that LISTEN; at most one per commit.
+    round.push_back({"aw_notify", sql_.notify, Params().text(sql_.channel).text(replica_)});
+
+    std::size_t stored = 0;
+    try {
+      const auto results = session.run(round);
+      const Result& answers = results[distinct_keys.empty() ? 0 : 1];
+      if (answers.rows() != static_cast<int>(rows.size())) {
+        throw Error("the accept statement answered " + std::to_string(answers.rows()) +
+                        " rows for " + std::to_string(rows.size()) + " events",
+                    "", false);
+      }
+      for (std::size_t i = 0; i < rows.size(); ++i) {
+        switch (answers.int8(static_cast<int>(i), 0)) {
+          case accepted_answer:
+            rows[i]->result = Acceptance::accepted;
+            ++stored;
+            break;
+          case duplicate_answer: rows[i]->result = Acceptance::duplicate; break;
+          default: rows[i]->result = Acceptance::full; break;
+        }
+      }
+    } catch (const Error& error) {
+      // Not committed, or not known to be (the connection broke after the COMMIT went out):
+      // either way never a 200. A retry of an event that did commit is answered duplicate.
+      failure = error.what();
+      for (Write* write : rows) write->result = Acceptance::unavailable;
+    }
+    for (const auto& [repeat, first] : repeats) {
+      repeat->result =
+          first->result == Acceptance::accepted ? Acceptance::duplicate : first->result;
+    }
+    return stored;
+  }
+
+  std::vector<Session> sessions_;  // each used by its own writer thread only
+  const InboxSql& sql_;
+  const std::size_t max_batch_;
+  const std::string replica_;
+  Limits limits_{};
+  std::function<void()> on_new_events_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable writes_cv_;
+  std::deque<Write*> accepts_;
+  bool running_ = false;
+  bool stopping_ = false;
+  PostgresInboxStats stats_;
+  std::uint64_t reconnects_ = 0;
+  std::unordered_map<const Session*, std::uint64_t> reconnects_seen_;
+  std::string last_error_;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace allthings::webhooks::detail::pg

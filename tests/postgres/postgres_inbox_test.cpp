@@ -1,0 +1,330 @@
+// What PostgresInbox promises on a real server, with one or two replicas in this process: a
+// 200 only for a committed event, duplicates recognised by any replica, shared commits with one
+// NOTIFY each, serialize_by across replicas, stored retries and dead letters that another
+// process lists and requeues, and ids PostgreSQL text cannot hold.
+#include <doctest/doctest.h>
+
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "postgres_support.hpp"
+
+namespace aw = allthings::webhooks;
+
+namespace {
+
+std::shared_ptr<aw::PostgresInbox> inbox_on(const std::string& schema,
+                                            const std::string& replica = "test") {
+  return std::make_shared<aw::PostgresInbox>(test::pg::server()->conninfo(),
+                                             test::pg::settings(schema, replica));
+}
+
+aw::Reply deliver(aw::Receiver& receiver, const std::string& body) {
+  return receiver.handle("POST", aw::testing::sign_headers(receiver.options(), body, test::secret),
+                         body);
+}
+
+std::string quoted(const std::string& schema) { return "\"" + schema + "\""; }
+
+}  // namespace
+
+TEST_CASE("postgres: a 200 is sent only once the event is committed in the database") {
+  auto* server = test::pg::server_or_skip();
+  if (server == nullptr) return;
+  const auto schema = test::pg::fresh_schema();
+  test::Server receiving(test::options(), inbox_on(schema));
+  test::Latch held;
+  receiving.endpoint.on_any([&](const aw::Event&) { held.wait(); });
+  receiving.start();
+  test::pg::Client look(server->conninfo());
+
+  const auto response = receiving.post_signed(test::body("evt-committed"));
+  REQUIRE(test::status_of(response) == 200);
+  CHECK(response->body == R"({"status":"accepted"})");
+  // Another connection sees it at once: committed, not merely sent.
+  CHECK(look.value("SELECT state FROM " + quoted(schema) + ".events WHERE id = 'evt-committed'") ==
+        "pending");
+  CHECK(look.value("SELECT count(*) FROM " + quoted(schema) +
+                   ".seen_ids WHERE id = 'evt-committed'") == "1");
+  held.release();
+  CHECK(test::eventually([&] {
+    return look.value("SELECT completed_by FROM " + quoted(schema) +
+                      ".seen_ids WHERE id = 'evt-committed'") == "test";
+  }));
+}
+
+TEST_CASE(
+    "postgres: a duplicate that reaches the other replica is answered duplicate and runs once") {
+  auto* server = test::pg::server_or_skip();
+  if (server == nullptr) return;
+  const auto schema = test::pg::fresh_schema();
+  aw::Receiver first(test::options(), inbox_on(schema, "first"));
+  aw::Receiver second(test::options(), inbox_on(schema, "second"));
+  std::mutex mutex;
+  std::map<std::string, int> runs;
+  for (auto* replica : {&first, &second}) {
+    replica->on_any([&](const aw::Event& e) {
+      std::lock_guard<std::mutex> lock(mutex);
+      ++runs[e.id()];
+    });
+    replica->start();
+  }
+
+  constexpr int events = 40;
+  std::vector<std::string> answers_first(events), answers_second(events);
+  // Both replicas get every event at the same moment, as after a sender's retry that raced
+  // its first delivery.
+  std::thread to_second([&] {
+    for (int i = 0; i < events; ++i) {
+      answers_second[i] = deliver(second, test::body("evt-" + std::to_string(i))).body;
+    }
+  });
+  for (int i = 0; i < events; ++i) {
+    answers_first[i] = deliver(first, test::body("evt-" + std::to_string(i))).body;
+  }
+  to_second.join();
+  const std::set<std::string> one_each{R"({"status":"accepted"})", R"({"status":"duplicate"})"};
+  for (int i = 0; i < events; ++i) {
+    const std::set<std::string> both{answers_first[i], answers_second[i]};
+    CHECK_MESSAGE(both == one_each,
+                  "evt-" << i << ": " << answers_first[i] << " and " << answers_second[i]);
+  }
+  // Later, after it ran, still a duplicate anywhere.
+  CHECK(deliver(second, test::body("evt-0")).body == R"({"status":"duplicate"})");
+  REQUIRE(test::eventually([&] {
+    std::lock_guard<std::mutex> lock(mutex);
+    return runs.size() == events;
+  }));
+  std::this_thread::sleep_for(300ms);  // a second run would come after the first
+  std::lock_guard<std::mutex> lock(mutex);
+  for (const auto& entry : runs) CHECK_MESSAGE(entry.second == 1, entry.first << " ran twice");
+}
+
+TEST_CASE("postgres: concurrent accepts share one commit, with one NOTIFY per commit") {
+  auto* server = test::pg::server_or_skip();
+  if (server == nullptr) return;
+  const auto schema = test::pg::fresh_schema();
+  auto inbox = inbox_on(schema);
+  aw::Receiver receiver(test::options(), inbox);  // not started: nothing is claimed
+  test::pg::Client listener(server->conninfo());
+  listener.exec("LISTEN allthings_webhooks_" + schema);
+
+  constexpr int threads = 16, per_thread = 25;
+  std::atomic<int> accepted{0};
+  std::vector<std::thread> senders;
+  for (int t = 0; t < threads; ++t) {
+    senders.emplace_back([&, t] {
+      for (int i = 0; i < per_thread; ++i) {
+        const auto id = "evt-" + std::to_string(t) + "-" + std::to_string(i);
+        if (deliver(receiver, test::body(id)).status == 200) ++accepted;
+      }
+    });
+  }
+  for (auto& sender : senders) sender.join();
+  CHECK(accepted == threads * per_thread);
+  const auto stats = inbox->stats();
+  CHECK(stats.events_committed == threads * per_thread);
+  MESSAGE("events per commit: " << stats.events_per_commit());
+  CHECK(stats.commits < stats.events_committed);  // batches formed
+
+  int notifications = 0;
+  const auto give_up = std::chrono::steady_clock::now() + 5s;
+  while (notifications < static_cast<int>(stats.commits) &&
+         std::chrono::steady_clock::now() < give_up) {
+    PQconsumeInput(listener.handle());
+    while (PGnotify* notify = PQnotifies(listener.handle())) {
+      ++notifications;
+      PQfreemem(notify);
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+  std::this_thread::sleep_for(200ms);  // any extra one would have arrived by now
+  PQconsumeInput(listener.handle());
+  while (PGnotify* notify = PQnotifies(listener.handle())) {
+    ++notifications;
+    PQfreemem(notify);
+  }
+  CHECK(notifications == static_cast<int>(stats.commits));
+}
+
+TEST_CASE("postgres: serialize_by holds across replicas, also when a retry goes to the other one") {
+  auto* server = test::pg::server_or_skip();
+  if (server == nullptr) return;
+  const auto schema = test::pg::fresh_schema();
+  auto options = test::options();
+  options.workers = 3;
+  options.serialize_by = [](const aw::Event& e) { return e.data().value("key", ""); };
+
+  std::mutex mutex;
+  std::map<std::string, int> running_per_key;
+  std::map<std::string, std::vector<int>> order_per_key;
+  std::set<int> failed_once;
+  int overlaps = 0;
+  auto handler = [&](const aw::Event& e) {
+    const auto key = e.data().value("key", "");
+    const int n = e.data().value("n", -1);
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      if (running_per_key[key]++ > 0) ++overlaps;
+    }
+    std::this_thread::sleep_for(3ms);
+    std::lock_guard<std::mutex> lock(mutex);
+    --running_per_key[key];
+    // Every fifth event fails once, so its retry may be claimed by either replica.
+    if (n % 5 == 0 && failed_once.insert(n).second) throw std::runtime_error("once");
+    order_per_key[key].push_back(n);
+  };
+  aw::Receiver first(options, inbox_on(schema, "first"));
+  aw::Receiver second(options, inbox_on(schema, "second"));
+  first.on_any(handler);
+  second.on_any(handler);
+  first.start();
+  second.start();
+
+  constexpr int events = 60;
+  for (int n = 0; n < events; ++n) {
+    const auto key = "ticket-" + std::to_string(n % 3);
+    auto& replica = n % 2 == 0 ? first : second;
+    REQUIRE(deliver(replica, test::body("evt-" + std::to_string(n), "ticket.updated",
+                                        {{"key", key}, {"n", n}}))
+                .status == 200);
+  }
+  REQUIRE(test::eventually(
+      [&] {
+        std::lock_guard<std::mutex> lock(mutex);
+        std::size_t done = 0;
+        for (const auto& entry : order_per_key) done += entry.second.size();
+        return done == events;
+      },
+      20s));
+  std::lock_guard<std::mutex> lock(mutex);
+  CHECK(overlaps == 0);
+  for (const auto& [key, order] : order_per_key) {
+    CHECK_MESSAGE(std::is_sorted(order.begin(), order.end()), key << " ran out of order");
+  }
+}
+
+TEST_CASE(
+    "postgres: retries and dead letters are stored, and another process lists and requeues them") {
+  auto* server = test::pg::server_or_skip();
+  if (server == nullptr) return;
+  const auto schema = test::pg::fresh_schema();
+  auto options = test::options();
+  options.max_attempts = 2;
+  auto inbox = inbox_on(schema);
+  aw::Receiver receiver(options, inbox);
+  std::atomic<bool> healthy{false};
+  std::atomic<int> attempts{0};
+  receiver.on("ticket.created", [&](const aw::Event&) {
+    ++attempts;
+    if (!healthy) throw std::runtime_error("downstream is down");
+  });
+  receiver.start();
+  REQUIRE(deliver(receiver, test::body("evt-dead")).status == 200);
+
+  // Another process's view of the same database.
+  aw::PostgresInboxDatabase operator_view(server->conninfo(), test::pg::settings(schema));
+  REQUIRE(test::eventually([&] { return operator_view.count(aw::StoredState::dead_letter) == 1; }));
+  CHECK(attempts == 2);
+  const auto letters = operator_view.dead_letters();
+  REQUIRE(letters.size() == 1);
+  CHECK(letters[0].id == "evt-dead");
+  CHECK(letters[0].name == "ticket.created");
+  CHECK(letters[0].attempts == 2);
+  CHECK(letters[0].reason == "handlers still failing after 2 attempts");
+  const auto dead = operator_view.find("evt-dead");
+  REQUIRE(dead);
+  CHECK(dead->state == aw::StoredState::dead_letter);
+  CHECK(dead->raw_body == test::body("evt-dead"));
+  CHECK(dead->pending_handlers == std::vector<std::size_t>{0});
+  CHECK(dead->finished_at);
+  CHECK(operator_view.count(aw::StoredState::pending) == 0);
+  CHECK_FALSE(operator_view.requeue("evt-unknown"));
+  // Still remembered: a redelivery is a duplicate, not a new run.
+  CHECK(deliver(receiver, test::body("evt-dead")).body == R"({"status":"duplicate"})");
+
+  healthy = true;
+  CHECK(operator_view.requeue("evt-dead"));
+  REQUIRE(test::eventually([&] {
+    const auto stored = operator_view.find("evt-dead");
+    return stored && stored->state == aw::StoredState::completed;
+  }));
+  CHECK(attempts == 3);
+  CHECK(operator_view.count(aw::StoredState::dead_letter) == 0);
+  CHECK(operator_view.count(aw::StoredState::completed) == 1);
+  const auto completed = operator_view.find("evt-dead");
+  CHECK(completed->raw_body.empty());  // the queue row is gone; the id is remembered
+  CHECK(completed->finished_at);
+}
+
+TEST_CASE("postgres: a retry is stored with its attempt, handlers and due time") {
+  auto* server = test::pg::server_or_skip();
+  if (server == nullptr) return;
+  const auto schema = test::pg::fresh_schema();
+  auto options = test::options();
+  options.retry_base_delay = std::chrono::minutes(10);
+  options.retry_max_delay = std::chrono::minutes(10);
+  auto inbox = inbox_on(schema);
+  aw::Receiver receiver(options, inbox);
+  std::atomic<int> runs{0};
+  receiver.on("ticket.created", [](const aw::Event&) {});
+  receiver.on("ticket.created", [&](const aw::Event&) {
+    ++runs;
+    throw std::runtime_error("second handler fails");
+  });
+  receiver.start();
+  const auto before = std::chrono::system_clock::now();
+  REQUIRE(deliver(receiver, test::body("evt-retry")).status == 200);
+  REQUIRE(test::eventually([&] {
+    const auto stored = inbox->find("evt-retry");
+    return stored && stored->attempt == 2;
+  }));
+  const auto stored = inbox->find("evt-retry");
+  CHECK(stored->state == aw::StoredState::pending);
+  CHECK(stored->pending_handlers == std::vector<std::size_t>{1});  // only the one that failed
+  REQUIRE(stored->next_attempt_at);
+  CHECK(*stored->next_attempt_at > before + std::chrono::minutes(9));
+  CHECK(runs == 1);
+  CHECK(inbox->depth() == 1);
+}
+
+TEST_CASE(
+    "postgres: ids and names PostgreSQL text cannot hold are stored, and do not fail their batch") {
+  auto* server = test::pg::server_or_skip();
+  if (server == nullptr) return;
+  const auto schema = test::pg::fresh_schema();
+  auto inbox = inbox_on(schema);
+  test::ManualClock clock;
+  auto options = test::options();
+  options.clock = clock.clock();
+  inbox->attach(options);
+  auto odd = std::make_shared<aw::EventRecord>();
+  odd->id = std::string("evt-\0-nul", 9);
+  odd->name = "ticket.\xff";
+  odd->raw_body = std::string("{\"event\":{}}\0\xfe", 14);
+  odd->headers = {{"x-bytes", "\xc3\x28"}};
+  auto plain = aw::testing::make_event("evt-plain", "ticket.created").record();
+
+  std::atomic<int> done{0};
+  aw::Acceptance odd_answer{}, plain_answer{};
+  // At the same moment, so that they can share a batch.
+  std::thread a([&] {
+    odd_answer = inbox->accept(odd);
+    ++done;
+  });
+  plain_answer = inbox->accept(plain);
+  a.join();
+  CHECK(odd_answer == aw::Acceptance::accepted);
+  CHECK(plain_answer == aw::Acceptance::accepted);
+  CHECK(inbox->accept(odd) == aw::Acceptance::duplicate);
+  const auto first = inbox->next(0ms);
+  REQUIRE(first);
+  const auto second = inbox->next(0ms);
+  REQUIRE(second);
+  const auto& stored_odd = first->record->id == "evt-plain" ? *second->record : *first->record;
+  CHECK(stored_odd.raw_body == odd->raw_body);  // the body stays exactly as signed
+  CHECK(stored_odd.id.rfind("sha256:", 0) == 0);
+  CHECK(stored_odd.name == "ticket.?");
+}

@@ -1,0 +1,115 @@
+// How a replica learns that events are ready: a NOTIFY from the replica that committed them (a
+// hint), or its own polling, which works alone in poll-only mode. And what close() and the end
+// of an inbox do with the leases it holds.
+#include <doctest/doctest.h>
+
+#include <thread>
+
+#include "postgres_support.hpp"
+
+namespace aw = allthings::webhooks;
+
+namespace {
+
+aw::Reply deliver(aw::Receiver& receiver, const std::string& id) {
+  const auto body = test::body(id);
+  return receiver.handle("POST", aw::testing::sign_headers(receiver.options(), body, test::secret),
+                         body);
+}
+
+}  // namespace
+
+TEST_CASE("postgres: a NOTIFY wakes the other replica long before its next poll") {
+  auto* server = test::pg::server_or_skip();
+  if (server == nullptr) return;
+  const auto schema = test::pg::fresh_schema();
+  aw::Receiver accepting(test::options(), std::make_shared<aw::PostgresInbox>(
+                                              server->conninfo(), test::pg::settings(schema, "a")));
+  auto settings = test::pg::settings(schema, "b");
+  settings.lease = std::chrono::minutes(5);
+  settings.heartbeat_interval = std::chrono::minutes(1);
+  settings.poll_interval = std::chrono::minutes(5);  // only a NOTIFY can bring it in time
+  aw::Receiver working(test::options(),
+                       std::make_shared<aw::PostgresInbox>(server->conninfo(), settings));
+  test::Recorder recorder;
+  working.on_any([&](const aw::Event& e) { recorder.event(e); });
+  working.start();
+  std::this_thread::sleep_for(500ms);  // its first poll, at start, found nothing
+
+  REQUIRE(deliver(accepting, "evt-hinted").status == 200);
+  CHECK(test::eventually([&] { return recorder.event_count() == 1; }, 10s));
+}
+
+TEST_CASE("postgres: in poll-only mode no LISTEN connection is opened and polling delivers") {
+  auto* server = test::pg::server_or_skip();
+  if (server == nullptr) return;
+  const auto schema = test::pg::fresh_schema();
+  aw::Receiver accepting(test::options(), std::make_shared<aw::PostgresInbox>(
+                                              server->conninfo(), test::pg::settings(schema, "a")));
+  auto settings = test::pg::settings(schema, "polling");
+  settings.poll_only = true;
+  settings.poll_interval = 300ms;
+  aw::Receiver working(test::options(),
+                       std::make_shared<aw::PostgresInbox>(server->conninfo(), settings));
+  test::Recorder recorder;
+  working.on_any([&](const aw::Event& e) { recorder.event(e); });
+  working.start();
+  test::pg::Client look(server->conninfo());
+  std::this_thread::sleep_for(500ms);
+  CHECK(look.value("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE "
+                   "'aw % polling'") != "0");  // it is connected...
+  CHECK(look.value("SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                   "'aw listen polling'") == "0");  // ...but does not listen
+
+  REQUIRE(deliver(accepting, "evt-polled").status == 200);
+  CHECK(test::eventually([&] { return recorder.event_count() == 1; }, 10s));
+}
+
+TEST_CASE("postgres: an inbox that goes away gives its leases back at once") {
+  auto* server = test::pg::server_or_skip();
+  if (server == nullptr) return;
+  const auto schema = test::pg::fresh_schema();
+  auto settings = test::pg::settings(schema, "leaving");
+  settings.lease = std::chrono::minutes(10);  // without the release, nobody else gets it soon
+  settings.heartbeat_interval = std::chrono::minutes(1);
+  auto options = test::options();
+  auto leaving = std::make_shared<aw::PostgresInbox>(server->conninfo(), settings);
+  leaving->attach(options);
+  REQUIRE(leaving->accept(aw::testing::make_event("evt-held", "ticket.created").record()) ==
+          aw::Acceptance::accepted);
+  const auto held = leaving->next(0ms);
+  REQUIRE(held);
+  test::pg::Client look(server->conninfo());
+  CHECK(look.value("SELECT leased_by FROM \"" + schema + "\".events WHERE id = 'evt-held'") ==
+        "leaving");
+
+  leaving->close();
+  CHECK_FALSE(leaving->next(0ms));  // closed: nothing more is handed out
+  leaving.reset();                  // the process ends: its leases go back
+
+  auto staying = std::make_shared<aw::PostgresInbox>(server->conninfo(),
+                                                     test::pg::settings(schema, "staying"));
+  staying->attach(options);
+  const auto taken = staying->next(2000ms);
+  REQUIRE(taken);
+  CHECK(taken->record->id == "evt-held");
+  CHECK(taken->attempt == 1);
+}
+
+TEST_CASE("postgres: after close() a handler still running finishes and its outcome is written") {
+  auto* server = test::pg::server_or_skip();
+  if (server == nullptr) return;
+  const auto schema = test::pg::fresh_schema();
+  auto inbox = std::make_shared<aw::PostgresInbox>(server->conninfo(), test::pg::settings(schema));
+  inbox->attach(test::options());
+  REQUIRE(inbox->accept(aw::testing::make_event("evt-late", "ticket.created").record()) ==
+          aw::Acceptance::accepted);
+  const auto running = inbox->next(0ms);
+  REQUIRE(running);
+  inbox->close();
+  inbox->complete(*running);
+  const auto stored = inbox->find("evt-late");
+  REQUIRE(stored);
+  CHECK(stored->state == aw::StoredState::completed);
+  CHECK(inbox->depth() == 0);
+}
