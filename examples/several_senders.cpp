@@ -120,7 +120,7 @@ int main(int argc, char** argv) {
   const auto deliver = [&](const aw::Options& o, const std::string& secret, const std::string& body,
                            httplib::Headers extra, const char* content_type = "application/json") {
     auto headers = aw::testing::signed_headers(o, body, secret);
-    headers.insert(extra.begin(), extra.end());
+    for (const auto& header : extra) headers.insert(header);  // cpp-httplib 0.53: no range insert
     const auto result = client.Post(o.path.c_str(), headers, body, content_type);
     const int status = result ? result->status : -1;
     say("POST " + o.path + " -> " + std::to_string(status));
