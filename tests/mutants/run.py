@@ -49,7 +49,10 @@ def compile_program(name, sources, timeout):
         sources = sources + ["umbrella_only.cpp"]
     command = [CXX, *CFLAGS, main_object, *[os.path.join(TESTS, s) for s in sources],
                "-o", os.path.join(WORK, name), *LIBS]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return f"the build took longer than {timeout} s"
     if result.returncode != 0:
         return result.stderr[-2000:]
     return None
