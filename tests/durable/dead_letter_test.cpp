@@ -108,7 +108,9 @@ TEST_CASE("a dead letter requeued while no receiver runs is dispatched at the ne
     give_up_next(inbox, 3);
   }
   CHECK(aw::SqliteInboxFile(path).requeue("a"));
-  aw::SqliteInbox inbox(path);
+  aw::SqliteInbox::Settings settings;
+  settings.maintenance_interval = 50ms;  // the pass that takes up the mark comes soon
+  aw::SqliteInbox inbox(path, settings);
   inbox.attach(test::inbox_options(clock));
   CHECK(inbox.depth() == 1);
   const auto delivery = inbox.next(0ms);
