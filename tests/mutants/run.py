@@ -32,7 +32,7 @@ def pkg_config(*args):
 CFLAGS = ["-std=c++17", "-O0", "-w", "-I" + os.path.join(ROOT, "include"),
           '-DALLTHINGS_WEBHOOKS_VECTORS="%s"' % os.path.join(TESTS, "vectors", "hmac-sha256.json")]
 CFLAGS += pkg_config("--cflags", "cpp-httplib")
-LIBS = pkg_config("--libs", "cpp-httplib", "sqlite3", "libcrypto") + ["-pthread"]
+LIBS = pkg_config("--libs", "cpp-httplib", "sqlite3", "libssl", "libcrypto") + ["-pthread"]
 
 
 def compile_program(name, sources, timeout):
