@@ -198,7 +198,6 @@ class Receiver {
   void log(LogLevel level, std::string_view message, const std::vector<LogField>& fields) const {
     reporter_->logger().log(level, message, fields);
   }
-  bool logs(LogLevel level) const { return reporter_->logger().enabled(level); }
 
   // Stops accepting, lets queued and running events finish for up to drain_timeout, reports
   // each event it could not deliver through on_error (undelivered_at_stop) and returns.
