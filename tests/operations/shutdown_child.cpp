@@ -43,6 +43,9 @@ int main(int argc, char** argv) {
   aw::Options options;
   options.secrets = {"whsec_shutdown_test"};
   options.workers = 2;
+  // Small enough that slow handlers leave a queue to drain when the signal comes, and that it
+  // drains within drain_timeout; beyond it deliveries get 503 (queue_full).
+  options.queue_capacity = 500;
   options.drain_delay = std::chrono::milliseconds(std::stoi(argv[4]));
   options.drain_timeout = std::chrono::milliseconds(std::stoi(argv[5]));
   options.keep_alive_timeout = std::chrono::seconds(1);
