@@ -1,5 +1,6 @@
 # Finds what allthings-webhooks needs and makes sure these targets exist:
-#   httplib::httplib, nlohmann_json::nlohmann_json, OpenSSL::Crypto, Threads::Threads
+#   httplib::httplib, nlohmann_json::nlohmann_json, OpenSSL::SSL, OpenSSL::Crypto,
+#   Threads::Threads
 # Used by this project's CMakeLists.txt and, installed next to the package config, by
 # find_package(allthings_webhooks), so a consumer re-finds everything by itself. Targets a parent
 # project already defines are used as they are. Running it again is harmless.
@@ -23,6 +24,10 @@ set(_allthings_webhooks_json_url
 
 macro(_allthings_webhooks_fetch_httplib)
   include(FetchContent)
+  # HTTPS needs cpp-httplib's OpenSSL support; without this it would quietly go without it.
+  if(NOT DEFINED HTTPLIB_REQUIRE_OPENSSL)
+    set(HTTPLIB_REQUIRE_OPENSSL ON)
+  endif()
   # A downloaded cpp-httplib is installed only along with this library, whose export needs it.
   if(NOT DEFINED HTTPLIB_INSTALL)
     set(HTTPLIB_INSTALL ${ALLTHINGS_WEBHOOKS_INSTALL})
@@ -81,12 +86,13 @@ if(NOT TARGET nlohmann_json::nlohmann_json)
     "Install it: Debian/Ubuntu 'apt-get install nlohmann-json3-dev', vcpkg 'nlohmann-json'.\n")
 endif()
 
-if(NOT TARGET OpenSSL::Crypto)
-  find_package(OpenSSL 3 QUIET COMPONENTS Crypto)
+# libcrypto for the HMAC; libssl for HTTPS (the endpoint sets up cpp-httplib's TLS context).
+if(NOT TARGET OpenSSL::Crypto OR NOT TARGET OpenSSL::SSL)
+  find_package(OpenSSL 3 QUIET COMPONENTS Crypto SSL)
 endif()
-if(NOT TARGET OpenSSL::Crypto)
+if(NOT TARGET OpenSSL::Crypto OR NOT TARGET OpenSSL::SSL)
   string(APPEND ALLTHINGS_WEBHOOKS_MISSING_DEPENDENCIES
-    "OpenSSL 3 (libcrypto) was not found. "
+    "OpenSSL 3 (libssl and libcrypto) was not found. "
     "Install it: Debian/Ubuntu 'apt-get install libssl-dev', vcpkg 'openssl'.\n")
 endif()
 

@@ -28,6 +28,7 @@ class RawConnection {
   RawConnection& operator=(const RawConnection&) = delete;
 
   bool connected() const { return connected_; }
+  int fd() const { return fd_; }
 
   // Sends what it can; a server that closed early makes the rest fail, which is fine here.
   void send(const std::string& bytes) {

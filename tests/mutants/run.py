@@ -34,7 +34,7 @@ CFLAGS = ["-std=c++17", "-O0", "-w", "-I" + os.path.join(ROOT, "include"),
           '-DALLTHINGS_WEBHOOKS_VECTORS="%s"' % os.path.join(TESTS, "vectors", "hmac-sha256.json"),
           '-DALLTHINGS_WEBHOOKS_SCHEME_VECTORS="%s"' % os.path.join(TESTS, "vectors", "schemes.json")]
 CFLAGS += pkg_config("--cflags", "cpp-httplib")
-LIBS = pkg_config("--libs", "cpp-httplib", "sqlite3", "libcrypto") + ["-pthread"]
+LIBS = pkg_config("--libs", "cpp-httplib", "sqlite3", "libssl", "libcrypto") + ["-pthread"]
 
 
 def compile_program(name, sources, timeout):

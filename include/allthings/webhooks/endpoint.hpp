@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -12,9 +13,16 @@
 
 #include <httplib.h>
 
+#include "detail/http/listener.hpp"
+#include "detail/http/probes.hpp"
 #include "detail/http/server.hpp"
+#include "detail/http/tls.hpp"
+#include "detail/process/signals.hpp"
 #include "handlers.hpp"
+#include "health.hpp"
 #include "inbox.hpp"
+#include "logging.hpp"
+#include "metrics.hpp"
 #include "options.hpp"
 #include "receiver.hpp"
 #include "stats.hpp"
@@ -26,15 +34,22 @@ namespace allthings::webhooks {
 // README.md for the threading contract.
 class WebhookEndpoint {
  public:
-  // Throws std::invalid_argument naming the field when an option is invalid. Without an inbox,
-  // a MemoryInbox is used.
+  // Throws std::invalid_argument naming the field when an option is invalid, also when
+  // Options::tls names a certificate or key that cannot be loaded. Without an inbox, a
+  // MemoryInbox is used.
   explicit WebhookEndpoint(Options options, std::shared_ptr<Inbox> inbox = nullptr)
-      : receiver_(std::make_shared<Receiver>(std::move(options), std::move(inbox))) {}
+      : receiver_(std::make_shared<Receiver>(std::move(options), std::move(inbox))) {
+    detail::validate_tls_files(receiver_->options());
+  }
 
   WebhookEndpoint(const WebhookEndpoint&) = delete;
   WebhookEndpoint& operator=(const WebhookEndpoint&) = delete;
 
-  ~WebhookEndpoint() { stop(); }
+  ~WebhookEndpoint() {
+    stop_watching_signals();
+    stop();
+    if (shutdown_thread_.joinable()) shutdown_thread_.join();
+  }
 
   // Handlers, as Receiver's.
   template <class T, class F>
@@ -59,10 +74,16 @@ class WebhookEndpoint {
     return *this;
   }
 
-  // Serves on host:port until stop() is called from another thread (or a signal handler's
-  // thread). Throws std::runtime_error when the address cannot be bound.
+  // Serves on host:port until the endpoint is stopped: by stop() from another thread, by
+  // shutdown_gracefully(), or by SIGTERM/SIGINT after stop_on_signals(). Throws
+  // std::runtime_error when the address cannot be bound (or TLS cannot be set up).
   void listen(const std::string& host, int port) {
     start(host, port);
+    wait();
+  }
+
+  // Blocks until the endpoint is stopped (see listen()).
+  void wait() {
     std::unique_lock<std::mutex> lock(lifecycle_mutex_);
     stopped_cv_.wait(lock, [this] { return stopped_; });
   }
@@ -73,9 +94,12 @@ class WebhookEndpoint {
     std::lock_guard<std::mutex> lock(lifecycle_mutex_);
     if (stopped_) throw std::logic_error("WebhookEndpoint: a stopped endpoint cannot start again");
     if (server_) throw std::logic_error("WebhookEndpoint: already started");
-    server_ = std::make_unique<httplib::Server>();
-    detail::configure_server(*server_, receiver_->options());
+    const Options& options = receiver_->options();
+    server_ = detail::make_server(options);  // HTTPS when options.tls is set
+    detail::configure_server(*server_, options);
+    listening_socket_.watch(*server_);
     detail::mount_routes(*server_, receiver_);
+    detail::mount_operations(*server_, receiver_);
 
     const int bound = port == 0 ? server_->bind_to_any_port(host)
                                 : (server_->bind_to_port(host, port) ? port : -1);
@@ -83,6 +107,10 @@ class WebhookEndpoint {
       server_.reset();
       throw std::runtime_error("WebhookEndpoint: cannot listen on " + host + ":" +
                                std::to_string(port));
+    }
+    if (!listening_socket_.set_backlog(options.listen_backlog)) {
+      receiver_->log(LogLevel::warning, "cannot set the listen backlog",
+                     {{"listen_backlog", options.listen_backlog}});
     }
     receiver_->start();
     // Binding happened here, so a stop() from now on is never lost (cpp-httplib 0.11 ignores a
@@ -94,6 +122,10 @@ class WebhookEndpoint {
     while (!server_->is_running() && !listen_returned_) {
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
+    receiver_->log(LogLevel::info, "listening",
+                   {{"server.address", host},
+                    {"server.port", bound},
+                    {"url.scheme", options.tls.enabled() ? "https" : "http"}});
     return bound;
   }
 
@@ -106,6 +138,43 @@ class WebhookEndpoint {
     receiver_->start();
   }
 
+  // Adds the operations routes of Options::operations (/livez, /readyz, /metrics) to an
+  // application's own server: the one the webhook is mounted on, or another, e.g. on an
+  // internal port. Sets no server-wide option.
+  void mount_operations(httplib::Server& server) { detail::mount_operations(server, receiver_); }
+
+  // Stops the way Kubernetes expects, without blocking: readiness turns 503 at once, webhooks
+  // are still served for Options::drain_delay (load balancers take a moment to notice), then
+  // stop(): the listener closes, requests in flight finish, workers drain for drain_timeout.
+  // listen() and wait() return once that is done. Idempotent.
+  void shutdown_gracefully() {
+    std::lock_guard<std::mutex> lock(lifecycle_mutex_);
+    if (stopped_ || stop_requested_ || shutdown_thread_.joinable()) return;
+    receiver_->begin_draining();
+    shutdown_thread_ = std::thread([this] {
+      {
+        std::unique_lock<std::mutex> wait_lock(lifecycle_mutex_);
+        drain_cv_.wait_for(wait_lock, receiver_->options().drain_delay,
+                           [this] { return stop_requested_; });
+      }
+      stop();
+    });
+  }
+
+  // From now on SIGTERM and SIGINT call shutdown_gracefully(); so `stop_on_signals();
+  // listen(host, port);` serves until a signal and returns once drained. The signal handler
+  // only writes to a pipe (async-signal-safe); the work happens on a thread of its own. The
+  // previous handlers come back when the endpoint is destroyed. Idempotent.
+  void stop_on_signals() {
+    std::lock_guard<std::mutex> lock(signals_mutex_);
+    if (signal_subscription_ != 0) return;
+    signal_subscription_ = detail::SignalWatcher::instance().subscribe([this](int signal_number) {
+      receiver_->log(LogLevel::info, "signal received: shutting down gracefully",
+                     {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
+      shutdown_gracefully();
+    });
+  }
+
   // Stops accepting, closes the server, lets queued events finish for up to drain_timeout,
   // reports each event it could not deliver through on_error (undelivered_at_stop) and
   // returns. Idempotent; safe from any thread but a handler's own.
@@ -114,13 +183,19 @@ class WebhookEndpoint {
     {
       std::lock_guard<std::mutex> lock(lifecycle_mutex_);
       if (stopped_) return;
+      stop_requested_ = true;
     }
+    drain_cv_.notify_all();
     receiver_->stop_accepting();
+    receiver_->log(LogLevel::info, "stopping: requests are refused from now on", {});
     if (server_) {
       server_->stop();
       if (server_thread_.joinable()) server_thread_.join();
+      receiver_->log(LogLevel::info, "listener closed: requests in flight answered", {});
     }
     receiver_->stop();
+    receiver_->log(LogLevel::info, "stopped: workers drained",
+                   {{"queue_depth", receiver_->stats().queue_depth}});
     {
       std::lock_guard<std::mutex> lock(lifecycle_mutex_);
       stopped_ = true;
@@ -129,17 +204,33 @@ class WebhookEndpoint {
   }
 
   Stats stats() const { return receiver_->stats(); }
+  Metrics metrics() const { return receiver_->metrics(); }
+  Readiness readiness() const { return receiver_->readiness(); }
   const Options& options() const { return receiver_->options(); }
 
   // The transport-free core, e.g. to feed it requests from elsewhere too.
   Receiver& receiver() { return *receiver_; }
 
  private:
+  void stop_watching_signals() {
+    std::lock_guard<std::mutex> lock(signals_mutex_);
+    if (signal_subscription_ == 0) return;
+    detail::SignalWatcher::instance().unsubscribe(signal_subscription_);
+    signal_subscription_ = 0;
+  }
+
   std::shared_ptr<Receiver> receiver_;
   std::mutex stop_mutex_;
   std::mutex lifecycle_mutex_;
   std::condition_variable stopped_cv_;
+  std::condition_variable drain_cv_;  // wakes a graceful shutdown's drain_delay early
   bool stopped_ = false;
+  bool stop_requested_ = false;
+  std::thread shutdown_thread_;
+  // Apart from lifecycle_mutex_, which a signal's call takes while the watcher holds its own.
+  std::mutex signals_mutex_;
+  std::uint64_t signal_subscription_ = 0;
+  detail::ListeningSocket listening_socket_;
   std::unique_ptr<httplib::Server> server_;
   std::thread server_thread_;
   std::atomic<bool> listen_returned_{false};

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "event.hpp"
+#include "metrics.hpp"
 #include "options.hpp"
 
 namespace allthings::webhooks {
@@ -27,6 +28,8 @@ struct Delivery {
   // Indices of the handlers that still have to succeed; empty means every matching handler.
   // Retries run only the handlers that failed, so the others never see the event twice.
   std::vector<std::size_t> pending_handlers;
+  // When it became due, set by the queue that hands it out: where its queue wait starts.
+  std::chrono::steady_clock::time_point due{};
 };
 
 // The seam between accepting an event and running it. An implementation decides what
@@ -73,6 +76,13 @@ class Inbox {
   // this process, and a lane whose event went to another process for its retry would wait for
   // it forever.
   virtual bool orders_by_key() const { return false; }
+
+  // False while the store cannot take writes (its latest write failed): the receiver's
+  // readiness turns 503 until a write succeeds again. An inbox in memory is always writable.
+  virtual bool writable() const { return true; }
+
+  // What an inbox that commits to a store measures of its commits; nothing by default.
+  virtual std::optional<InboxCommitMetrics> commit_metrics() const { return std::nullopt; }
 };
 
 }  // namespace allthings::webhooks

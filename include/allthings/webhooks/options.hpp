@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "logging.hpp"
 #include "scheme.hpp"
 
 namespace allthings::webhooks {
@@ -34,6 +35,30 @@ enum class TimestampUnit {
 };
 
 using Clock = std::function<std::chrono::system_clock::time_point()>;
+
+// Routes for an orchestrator and a metrics scraper. listen()/start() serve them next to the
+// webhook; WebhookEndpoint::mount_operations() adds them to an application's own server. They
+// never check signatures and never count as webhook requests. An empty path leaves that route
+// out.
+struct OperationsRoutes {
+  std::string livez = "/livez";      // 200 while the process serves
+  std::string readyz = "/readyz";    // 200 when ready for webhooks, else 503 (see readiness())
+  std::string metrics = "/metrics";  // Prometheus text exposition format
+};
+
+// HTTPS for listen()/start(): a certificate (chain) and its private key, each as a PEM file or
+// as PEM text. TLS 1.2 is the oldest version accepted. Needs cpp-httplib built with OpenSSL.
+struct TlsOptions {
+  std::string certificate_file;
+  std::string private_key_file;
+  std::string certificate_pem;
+  std::string private_key_pem;
+
+  bool enabled() const {
+    return !certificate_file.empty() || !private_key_file.empty() || !certificate_pem.empty() ||
+           !private_key_pem.empty();
+  }
+};
 
 // Every field has a working default; only `secrets` must be filled in.
 // WebhookEndpoint's constructor validates all of them and throws std::invalid_argument naming
@@ -105,6 +130,20 @@ struct Options {
   std::chrono::seconds keep_alive_timeout{5};
   std::chrono::seconds read_timeout{5};
   std::chrono::seconds write_timeout{5};
+  // Connections the kernel queues before they are accepted; cpp-httplib 0.11 listens with 5,
+  // which makes bursts of new connections wait for SYN retransmissions (1 s and more).
+  int listen_backlog = 128;
+  TlsOptions tls;
+  OperationsRoutes operations;
+
+  // Graceful shutdown (WebhookEndpoint::shutdown_gracefully(), or SIGTERM/SIGINT after
+  // stop_on_signals()): readiness turns 503 at once, webhooks are still served for
+  // drain_delay, so load balancers stop routing here first; then stop() (drain_timeout).
+  std::chrono::milliseconds drain_delay{std::chrono::seconds(5)};
+
+  // Structured logs (see logging.hpp, e.g. json_lines_log(std::clog)); none without a hook.
+  LogHandler log;
+  LogLevel log_level = LogLevel::warning;
 };
 
 }  // namespace allthings::webhooks

@@ -9,10 +9,12 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "detail/core/counters.hpp"
 #include "detail/core/dispatcher.hpp"
 #include "detail/core/handler_registry.hpp"
+#include "detail/core/metrics_snapshot.hpp"
 #include "detail/core/pipeline.hpp"
 #include "detail/core/reporter.hpp"
 #include "detail/core/validate_options.hpp"
@@ -20,8 +22,11 @@
 #include "error.hpp"
 #include "event.hpp"
 #include "handlers.hpp"
+#include "health.hpp"
 #include "inbox.hpp"
 #include "inbox/memory.hpp"
+#include "logging.hpp"
+#include "metrics.hpp"
 #include "options.hpp"
 #include "reply.hpp"
 #include "scheme.hpp"
@@ -42,7 +47,8 @@ class Receiver {
       : options_(validated(std::move(options))),
         scheme_(options_.scheme(options_)),
         inbox_(inbox ? std::move(inbox) : std::make_shared<MemoryInbox>()),
-        reporter_(std::make_shared<detail::Reporter>(registry_, counters_)),
+        reporter_(std::make_shared<detail::Reporter>(
+            registry_, counters_, detail::Logger(options_.log, options_.log_level))),
         pipeline_(options_, checked(scheme_), inbox_, reporter_),
         dispatcher_(std::make_shared<detail::Dispatcher>(
             detail::Dispatcher::Settings{
@@ -72,6 +78,8 @@ class Receiver {
 
   // "ticket.created" (exact), "ticket.*" (prefix) or "*" (every event).
   Receiver& on(std::string pattern, EventHandler handler) {
+    // An exact name becomes a label of the per-event metrics; patterns count as "other".
+    if (pattern.find('*') == std::string::npos) counters_->events.add_name(pattern);
     registry_->update([&](HandlerTable& table) {
       table.entries.push_back({NamePattern(std::move(pattern)), std::move(handler)});
     });
@@ -130,13 +138,16 @@ class Receiver {
   // The second phase, once the whole body is read: verify, parse, accept. Call it only after
   // check_headers() answered nothing, with the same headers.
   Reply handle_body(HeaderList headers, std::string body) {
+    const auto started = std::chrono::steady_clock::now();
     if (body.size() > options_.max_body_bytes) {
       return refuse(ErrorKind::body_too_large, "body is larger than max_body_bytes");
     }
     for (auto& header : headers) {
       for (char& c : header.first) c = detail::lower_ascii(c);
     }
-    return pipeline_.handle(std::move(body), std::move(headers));
+    Reply reply = pipeline_.handle(std::move(body), std::move(headers));
+    counters_->acknowledgement.observe(std::chrono::steady_clock::now() - started);
+    return reply;
   }
 
   // Reports a request the transport refused itself (kind: body_too_large while reading a
@@ -158,6 +169,37 @@ class Receiver {
   // From now on every request is answered 503 {"error":"stopping"}. stop() does this first; a
   // transport that closes its listener in between calls it itself.
   void stop_accepting() { accepting_ = false; }
+
+  // The first step of a graceful shutdown: readiness() turns "draining" (503) so that load
+  // balancers stop routing here, while requests are still accepted as before. Idempotent.
+  void begin_draining() {
+    if (draining_.exchange(true)) return;
+    log(LogLevel::info, "draining: readiness is 503 from now on", {});
+  }
+
+  // Whether webhooks should be routed here now: started, accepting, not draining, the inbox
+  // writable and below queue_capacity. What /readyz answers.
+  Readiness readiness() const {
+    if (stopped()) return {false, "stopped"};
+    if (!accepting_) return {false, "stopping"};
+    if (draining_) return {false, "draining"};
+    if (!dispatcher_->started()) return {false, "not_started"};
+    if (!inbox_->writable()) return {false, "inbox_unavailable"};
+    if (inbox_->depth() >= options_.queue_capacity) return {false, "queue_full"};
+    return {true, "ready"};
+  }
+
+  // Everything measured so far, for any metrics system; /metrics serves the same figures.
+  // Asks a durable inbox how many dead letters it holds, so it is not for the request path.
+  Metrics metrics() const {
+    return detail::collect_metrics(*counters_, *inbox_, options_, readiness());
+  }
+
+  // Writes a record through Options::log, when its level is enabled: for transports built on a
+  // Receiver, so that their records go where the receiver's go.
+  void log(LogLevel level, std::string_view message, const std::vector<LogField>& fields) const {
+    reporter_->logger().log(level, message, fields);
+  }
 
   // Stops accepting, lets queued and running events finish for up to drain_timeout, reports
   // each event it could not deliver through on_error (undelivered_at_stop) and returns.
@@ -228,6 +270,7 @@ class Receiver {
   detail::RequestPipeline pipeline_;
   std::shared_ptr<detail::Dispatcher> dispatcher_;
   std::atomic<bool> accepting_{true};
+  std::atomic<bool> draining_{false};
   std::mutex stop_mutex_;
   mutable std::mutex lifecycle_mutex_;
   bool stopped_ = false;

@@ -139,6 +139,14 @@ class SqliteInbox final : public Inbox, public InboxOperations {
 
   CommitStats commit_stats() const { return committer_->stats(); }
 
+  // False while the latest commit or maintenance failed (last_error() says why).
+  bool writable() const override { return committer_->writable(); }
+
+  // Durations and sizes of the commits so far (Receiver::metrics() and /metrics report them).
+  std::optional<InboxCommitMetrics> commit_metrics() const override {
+    return committer_->commit_metrics();
+  }
+
   // Why the latest write or maintenance failed (e.g. "database or disk is full"); empty when
   // none has failed.
   std::string last_error() const { return committer_->last_error(); }

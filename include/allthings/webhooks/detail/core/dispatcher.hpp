@@ -51,6 +51,11 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
     }
   }
 
+  bool started() const {
+    std::lock_guard<std::mutex> lock(workers_mutex_);
+    return !threads_.empty() || running_workers_ > 0;
+  }
+
   // Lets queued and running events finish until `deadline`, then stops the workers. Workers
   // still inside a handler at the deadline are detached and finish on their own. Returns the
   // events not finished, for the caller to report; a durable inbox keeps them and returns none.
@@ -179,52 +184,90 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
     }
   }
 
+  // What became of one attempt.
+  enum class Result { done, retry, dead_letter };
+
+  // Runs an attempt and measures it: its queue wait, its handlers' time, its outcome under
+  // the event's name label. The figures are counted before the inbox hears the outcome, so
+  // that whoever sees the event finished sees it counted.
   Outcome run(const Delivery& delivery) {
     const InHandlers in_handlers(workers_in_handlers_);
+    auto& counters = reporter_->counters();
+    const auto started = std::chrono::steady_clock::now();
+    if (delivery.due != std::chrono::steady_clock::time_point{}) {
+      counters.queue_wait.observe(started - delivery.due);
+    }
+    std::vector<std::size_t> failed;
+    const bool succeeded = run_handlers(delivery, failed);
+    const auto elapsed = std::chrono::steady_clock::now() - started;
+
+    const Result result = succeeded                                   ? Result::done
+                          : delivery.attempt < settings_.max_attempts ? Result::retry
+                                                                      : Result::dead_letter;
+    auto& slot = counters.events.slot_for(delivery.record->name);
+    slot.handler_duration.observe(elapsed);
+    Counters::bump(result == Result::done    ? slot.done
+                   : result == Result::retry ? slot.retries
+                                             : slot.dead_lettered);
+    log_outcome(delivery, result, elapsed);
+    switch (result) {
+      case Result::done:
+        Counters::bump(counters.delivered);
+        inbox_->complete(delivery);
+        return Outcome::finished;
+      case Result::retry:
+        inbox_->retry_later(delivery, std::move(failed), backoff(settings_, delivery.attempt));
+        return Outcome::retry_scheduled;
+      case Result::dead_letter: dead_letter(delivery); return Outcome::finished;
+    }
+    return Outcome::finished;
+  }
+
+  // Runs the handlers the attempt is for; false, with the ones that threw in `failed`, when
+  // any did.
+  bool run_handlers(const Delivery& delivery, std::vector<std::size_t>& failed) {
     const auto table = registry_->snapshot();
     const Event event(delivery.record, delivery.attempt);
-    auto& counters = reporter_->counters();
 
     std::vector<std::size_t> targets = delivery.pending_handlers;
     const bool first_attempt = targets.empty();
     if (first_attempt) targets = table->matching(event.name());
 
     if (first_attempt && targets.empty()) {
-      Counters::bump(counters.unhandled);
-      if (table->unhandled && !call(table->unhandled, event)) {
-        return give_up_or_retry(delivery, {unhandled_index});
-      }
-      Counters::bump(counters.delivered);
-      inbox_->complete(delivery);
-      return Outcome::finished;
+      Counters::bump(reporter_->counters().unhandled);
+      if (table->unhandled && !call(table->unhandled, event)) failed.push_back(unhandled_index);
+      return failed.empty();
     }
-
-    std::vector<std::size_t> failed;
     for (const std::size_t index : targets) {
       const EventHandler* handler = index == unhandled_index        ? &table->unhandled
                                     : index < table->entries.size() ? &table->entries[index].handler
                                                                     : nullptr;
       if (handler != nullptr && *handler && !call(*handler, event)) failed.push_back(index);
     }
-    if (failed.empty()) {
-      Counters::bump(counters.delivered);
-      inbox_->complete(delivery);
-      return Outcome::finished;
-    }
-    return give_up_or_retry(delivery, std::move(failed));
+    return failed.empty();
   }
 
-  Outcome give_up_or_retry(const Delivery& delivery, std::vector<std::size_t> failed) {
-    if (delivery.attempt < settings_.max_attempts) {
-      inbox_->retry_later(delivery, std::move(failed), backoff(settings_, delivery.attempt));
-      return Outcome::retry_scheduled;
-    }
+  void dead_letter(const Delivery& delivery) {
     const std::string reason =
         "handlers still failing after " + std::to_string(delivery.attempt) + " attempts";
     inbox_->dead_letter(delivery, reason);
     reporter_->report(Error{ErrorKind::dead_lettered, 0, reason, delivery.record->id,
                             delivery.record->name, delivery.attempt});
-    return Outcome::finished;
+  }
+
+  // Finished attempts at debug, others at info (a dead letter is also reported as an Error).
+  void log_outcome(const Delivery& delivery, Result result,
+                   std::chrono::steady_clock::duration elapsed) const {
+    const auto& logger = reporter_->logger();
+    const LogLevel level = result == Result::done ? LogLevel::debug : LogLevel::info;
+    if (!logger.enabled(level)) return;
+    static constexpr const char* outcomes[] = {"done", "retry", "dead_letter"};
+    logger.log(level, "event attempt finished",
+               {{"event.id", delivery.record->id},
+                {"event.name", delivery.record->name},
+                {"outcome", outcomes[static_cast<int>(result)]},
+                {"duration", std::chrono::duration<double>(elapsed).count()},
+                {"attempt", delivery.attempt}});
   }
 
   // Runs one handler; reports and returns false when it throws.
@@ -266,7 +309,7 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
   std::shared_ptr<const Reporter> reporter_;
 
   std::atomic<bool> quitting_{false};
-  std::mutex workers_mutex_;
+  mutable std::mutex workers_mutex_;
   std::condition_variable workers_done_;
   std::vector<std::thread> threads_;
   std::size_t running_workers_ = 0;

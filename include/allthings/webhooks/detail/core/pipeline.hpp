@@ -8,6 +8,7 @@
 #include <variant>
 
 #include "../../inbox.hpp"
+#include "../../logging.hpp"
 #include "../../options.hpp"
 #include "../../reply.hpp"
 #include "../../scheme.hpp"
@@ -61,8 +62,16 @@ class RequestPipeline {
     }
     auto& counters = reporter_->counters();
     switch (acceptance) {
-      case Acceptance::accepted: Counters::bump(counters.accepted); return replies::accepted;
-      case Acceptance::duplicate: Counters::bump(counters.duplicates); return replies::duplicate;
+      case Acceptance::accepted:
+        Counters::bump(counters.accepted);
+        counters.requests.count(RequestTally::accepted, replies::accepted.status);
+        log_acknowledged(*record, "accepted");
+        return replies::accepted;
+      case Acceptance::duplicate:
+        Counters::bump(counters.duplicates);
+        counters.requests.count(RequestTally::duplicate, replies::duplicate.status);
+        log_acknowledged(*record, "duplicate");
+        return replies::duplicate;
       case Acceptance::full:
         reporter_->report(Error{ErrorKind::queue_full, 503, "inbox is at queue_capacity",
                                 record->id, record->name});
@@ -75,6 +84,16 @@ class RequestPipeline {
   }
 
  private:
+  void log_acknowledged(const EventRecord& record, const char* outcome) const {
+    const auto& logger = reporter_->logger();
+    if (!logger.enabled(LogLevel::debug)) return;
+    logger.log(LogLevel::debug, "request acknowledged",
+               {{"event.id", record.id},
+                {"event.name", record.name},
+                {"outcome", outcome},
+                {"http.response.status_code", 200}});
+  }
+
   Reply refuse(ErrorKind kind, const Reply& reply, std::string message) const {
     reporter_->report(Error{kind, reply.status, std::move(message)});
     return reply;

@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "../../options.hpp"
 
@@ -10,6 +11,37 @@ namespace allthings::webhooks::detail {
 
 inline void require(bool condition, const std::string& message) {
   if (!condition) throw std::invalid_argument("Options." + message);
+}
+
+inline bool is_route_path(const std::string& path) {
+  return !path.empty() && path.front() == '/' &&
+         path.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                "0123456789/-_.~") == std::string::npos;
+}
+
+inline void validate_operations(const Options& o) {
+  const std::pair<const char*, const std::string*> routes[] = {{"livez", &o.operations.livez},
+                                                               {"readyz", &o.operations.readyz},
+                                                               {"metrics", &o.operations.metrics}};
+  for (const auto& [name, path] : routes) {
+    if (path->empty()) continue;
+    const std::string field = std::string("operations.") + name;
+    require(is_route_path(*path),
+            field + " must be empty or start with '/' and hold only letters, digits and /-_.~");
+    require(*path != o.path, field + " must differ from path");
+    for (const auto& [other_name, other_path] : routes) {
+      require(other_path == path || *other_path != *path,
+              field + " must differ from operations." + other_name);
+    }
+  }
+}
+
+inline void validate_tls(const TlsOptions& tls) {
+  if (!tls.enabled()) return;
+  require(tls.certificate_file.empty() != tls.certificate_pem.empty(),
+          "tls needs exactly one of certificate_file and certificate_pem");
+  require(tls.private_key_file.empty() != tls.private_key_pem.empty(),
+          "tls needs exactly one of private_key_file and private_key_pem");
 }
 
 inline void validate(const Options& o) {
@@ -40,6 +72,10 @@ inline void validate(const Options& o) {
   require(o.keep_alive_timeout.count() > 0, "keep_alive_timeout must be positive");
   require(o.read_timeout.count() > 0, "read_timeout must be positive");
   require(o.write_timeout.count() > 0, "write_timeout must be positive");
+  require(o.listen_backlog > 0, "listen_backlog must be at least 1");
+  require(o.drain_delay.count() >= 0, "drain_delay must not be negative");
+  validate_operations(o);
+  validate_tls(o.tls);
 }
 
 }  // namespace allthings::webhooks::detail

@@ -1,7 +1,5 @@
 #pragma once
 
-#include <sys/socket.h>
-
 #include <exception>
 #include <memory>
 #include <string>
@@ -13,6 +11,7 @@
 #include "../../options.hpp"
 #include "../../receiver.hpp"
 #include "../../reply.hpp"
+#include "listener.hpp"
 
 // The cpp-httplib side of WebhookEndpoint, the same across cpp-httplib 0.11 to 0.53: only API
 // present at both ends is used.
@@ -109,12 +108,7 @@ inline void configure_server(httplib::Server& server, const Options& o) {
   server.set_read_timeout(static_cast<time_t>(o.read_timeout.count()), 0);
   server.set_write_timeout(static_cast<time_t>(o.write_timeout.count()), 0);
   server.set_tcp_nodelay(true);
-  // cpp-httplib's default adds SO_REUSEPORT, which lets a second process bind the same port
-  // and silently take half the deliveries; a taken port must be an error instead.
-  server.set_socket_options([](auto sock) {
-    int yes = 1;
-    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const char*>(&yes), sizeof yes);
-  });
+  server.set_socket_options(reuse_address_only);
   // Without it, cpp-httplib 0.11 to 0.34 put e.what() in a response header.
   server.set_exception_handler(
       [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {

@@ -31,12 +31,14 @@ class DeliveryQueue {
   // A worker that takes a delivery and sees more wakes the next one itself (wait_next).
   bool push(Delivery delivery) {
     last_push_ = Clock::now();
+    delivery.due = last_push_;
     const bool was_empty = ready_.empty();
     ready_.push_back(std::move(delivery));
     return was_empty && lingering_ == 0;
   }
 
   void schedule(Clock::time_point due, Delivery delivery) {
+    delivery.due = due;
     scheduled_.emplace(due, std::move(delivery));
   }
 

@@ -6,6 +6,7 @@
 // letters). Callers of accept() wait for the commit; workers' outcomes go to the outcome log
 // (see outcome_log.hpp) and are folded into the next commit.
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -24,6 +25,8 @@
 #include "../../inbox.hpp"
 #include "../../inbox/operations.hpp"
 #include "../../inbox/sqlite_settings.hpp"
+#include "../../metrics.hpp"
+#include "../core/histogram.hpp"
 #include "../queue/local_queue.hpp"
 #include "connection.hpp"
 #include "outcome_log.hpp"
@@ -143,6 +146,13 @@ class SqliteCommitter {
   std::string last_error() const {
     std::lock_guard<std::mutex> lock(mutex_);
     return last_error_;
+  }
+
+  // False while the latest transaction (commit or maintenance) failed.
+  bool writable() const { return writable_.load(std::memory_order_relaxed); }
+
+  InboxCommitMetrics commit_metrics() const {
+    return {commit_duration_.snapshot(seconds_per_ns), batch_size_.snapshot(1.0)};
   }
 
  private:
@@ -269,7 +279,12 @@ class SqliteCommitter {
         !carried_.outcomes.empty() || std::any_of(batch.begin(), batch.end(), [](Write* write) {
           return write->kind != Write::Kind::flush;
         });
+    const auto write_started = SteadyClock::now();
     const auto failure = writes_something ? write_batch(batch, room) : std::nullopt;
+    if (writes_something) {
+      commit_duration_.observe(SteadyClock::now() - write_started);
+      writable_.store(!failure, std::memory_order_relaxed);
+    }
     if (!failure && writes_something) {
       std::uint64_t stored = 0;
       for (Write* write : batch) {
@@ -277,6 +292,7 @@ class SqliteCommitter {
         queue_->add(Delivery{write->record, 1, {}}, no_limit);
         ++stored;
       }
+      if (stored > 0) batch_size_.observe(stored);
       lock.lock();
       ++stats_.commits;
       if (stored > 0) {
@@ -364,6 +380,7 @@ class SqliteCommitter {
       pruned = 0;
     }
 
+    writable_.store(!failure, std::memory_order_relaxed);
     lock.lock();
     if (failure) last_error_ = *failure;
     return pruned == settings_.prune_batch;
@@ -392,6 +409,10 @@ class SqliteCommitter {
   bool log_full_ = false;  // a full batch of outcomes is logged
   CommitStats stats_;
   std::string last_error_;
+  // Read by scrapes and readiness probes while the committer thread writes them.
+  std::atomic<bool> writable_{true};
+  DurationHistogram commit_duration_{duration_bounds_ns};
+  CountHistogram batch_size_{count_bounds};
   std::thread thread_;
 };
 
