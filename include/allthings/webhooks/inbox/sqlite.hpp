@@ -60,7 +60,7 @@ class SqliteInbox final : public Inbox, public InboxOperations {
   void attach(const Options& options) override {
     std::lock_guard<std::mutex> lock(attach_mutex_);
     if (parser_) throw std::logic_error("SqliteInbox: already attached to a receiver");
-    parser_.emplace(options.envelope);
+    parser_.emplace(options.envelope, options.max_json_depth);
     clock_ = options.clock;
     committer_->start({options.queue_capacity, options.dedupe_window, options.clock}, queue_,
                       [this](const StoredEvent& stored) { return rebuild(stored); });

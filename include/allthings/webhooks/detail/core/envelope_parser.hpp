@@ -25,12 +25,14 @@ namespace allthings::webhooks::detail {
 class EnvelopeParser {
  public:
   // Throws std::invalid_argument naming the field whose pointer is not a valid JSON pointer.
-  explicit EnvelopeParser(const EnvelopePaths& paths)
+  // Bodies with more than `max_depth` arrays and objects open at once are refused.
+  EnvelopeParser(const EnvelopePaths& paths, std::size_t max_depth)
       : scanner_({tokens(paths.id, "envelope.id"), tokens(paths.name, "envelope.name"),
                   tokens(paths.urn, "envelope.urn"),
                   tokens(paths.created_date, "envelope.created_date")}),
         data_path_(std::make_shared<const nlohmann::json::json_pointer>(
-            pointer(paths.data, "envelope.data"))) {}
+            pointer(paths.data, "envelope.data"))),
+        max_depth_(max_depth) {}
 
   using Result = std::variant<std::shared_ptr<EventRecord>, ErrorKind>;
 
@@ -39,8 +41,9 @@ class EnvelopeParser {
   Result parse(std::string raw_body, HeaderList headers,
                std::chrono::system_clock::time_point received_at, std::string id = {},
                std::string name = {}) const {
-    auto scan = scanner_.scan(raw_body);
+    auto scan = scanner_.scan(raw_body, max_depth_);
     if (scan.shape == JsonShape::malformed) return ErrorKind::malformed_json;
+    if (scan.shape == JsonShape::too_deep) return ErrorKind::too_deeply_nested;
     if (scan.shape == JsonShape::not_an_object) return ErrorKind::not_an_object;
     if (name.empty()) name = std::move(scan.values[name_field]).value_or(std::string());
     if (name.empty()) return ErrorKind::missing_event_name;
@@ -85,6 +88,7 @@ class EnvelopeParser {
 
   PointerScanner<field_count> scanner_;
   std::shared_ptr<const nlohmann::json::json_pointer> data_path_;
+  std::size_t max_depth_;
 };
 
 }  // namespace allthings::webhooks::detail
