@@ -23,13 +23,15 @@ class LocalQueue {
  public:
   using SteadyClock = std::chrono::steady_clock;
 
-  enum class Added { queued, held_already, full };
+  enum class Added { queued, held_already, full, closed };
 
   // Holds the delivery's event and queues it, due now or at `due`; refused while an event with
-  // its id is held, or `capacity` events are.
+  // its id is held, or `capacity` events are, and once take_unfinished() gave the unfinished
+  // events away (nobody would run or report it).
   Added add(Delivery delivery, std::size_t capacity,
             std::optional<SteadyClock::time_point> due = std::nullopt) {
     std::lock_guard<std::mutex> lock(mutex_);
+    if (given_away_) return Added::closed;
     if (held_.size() >= capacity) return Added::full;
     // The key views the id inside the record the entry keeps alive.
     if (!held_.emplace(delivery.record->id, delivery.record).second) return Added::held_already;
@@ -88,6 +90,7 @@ class LocalQueue {
   // handed out.
   std::vector<std::shared_ptr<const EventRecord>> take_unfinished() {
     std::lock_guard<std::mutex> lock(mutex_);
+    given_away_ = true;
     std::vector<std::shared_ptr<const EventRecord>> unfinished;
     unfinished.reserve(held_.size());
     for (auto& delivery : queue_.take_all()) {
@@ -105,6 +108,7 @@ class LocalQueue {
   DeliveryQueue queue_;
   std::unordered_map<std::string_view, std::shared_ptr<const EventRecord>> held_;
   bool closed_ = false;
+  bool given_away_ = false;
 };
 
 }  // namespace allthings::webhooks::detail
