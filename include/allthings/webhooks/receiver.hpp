@@ -10,6 +10,7 @@
 #include <string_view>
 #include <utility>
 
+#include "detail/core/admission_gate.hpp"
 #include "detail/core/counters.hpp"
 #include "detail/core/dispatcher.hpp"
 #include "detail/core/handler_registry.hpp"
@@ -108,7 +109,7 @@ class Receiver {
       return replies::method_not_allowed.closing();
     }
     detail::Counters::bump(counters_->received);
-    if (!accepting_) return refuse(ErrorKind::stopping, "receiver is stopping");
+    if (!gate_.is_open()) return refuse(ErrorKind::stopping, "receiver is stopping");
     const auto length = detail::parse_decimal(header(headers, "content-length"));
     if (length && *length > options_.max_body_bytes) {
       return refuse(ErrorKind::body_too_large, "Content-Length exceeds max_body_bytes");
@@ -126,11 +127,14 @@ class Receiver {
   }
 
   // The second phase, once the whole body is read: verify, parse, accept. Call it only after
-  // check_headers() answered nothing, with the same headers.
+  // check_headers() answered nothing, with the same headers. A body that arrives after stop()
+  // began is refused (503); one that arrived before is accepted before stop() drains.
   Reply handle_body(HeaderList headers, std::string body) {
     if (body.size() > options_.max_body_bytes) {
       return refuse(ErrorKind::body_too_large, "body is larger than max_body_bytes");
     }
+    const detail::AdmissionGate::Pass pass(gate_);
+    if (!pass) return refuse(ErrorKind::stopping, "receiver is stopping");
     for (auto& header : headers) {
       for (char& c : header.first) c = detail::lower_ascii(c);
     }
@@ -138,7 +142,8 @@ class Receiver {
   }
 
   // Reports a request the transport refused itself (kind: body_too_large while reading a
-  // chunked body, unreadable_body, internal_error) and returns the reply to send.
+  // chunked body, unreadable_body, request_timeout, request_line_too_long, header_too_large,
+  // malformed_request, internal_error) and returns the reply to send.
   Reply refuse(ErrorKind kind, const char* message) const {
     const Reply reply = reply_for(kind);
     report(kind, reply.status, message);
@@ -155,7 +160,7 @@ class Receiver {
 
   // From now on every request is answered 503 {"error":"stopping"}. stop() does this first; a
   // transport that closes its listener in between calls it itself.
-  void stop_accepting() { accepting_ = false; }
+  void stop_accepting() { gate_.close(); }
 
   // Stops accepting, lets queued and running events finish for up to drain_timeout, reports
   // each event it could not deliver through on_error (undelivered_at_stop) and returns.
@@ -166,7 +171,9 @@ class Receiver {
       std::lock_guard<std::mutex> lock(lifecycle_mutex_);
       if (stopped_) return;
     }
-    stop_accepting();
+    // Requests already past check_headers() finish their accept first: each 200 they get is
+    // then dispatched or reported below.
+    gate_.close_and_wait();
     const auto deadline = std::chrono::steady_clock::now() + options_.drain_timeout;
     for (const auto& record : dispatcher_->stop(deadline)) {
       reporter_->report(Error{ErrorKind::undelivered_at_stop, 0,
@@ -203,12 +210,21 @@ class Receiver {
   }
 
   // "application/json", "application/json; charset=utf-8", "application/vnd.x+json", any case.
+  // Only the application type: "multipart/form-data+json" would make cpp-httplib parse the
+  // body as multipart.
   static bool is_json_media_type(std::string_view content_type) {
     const auto type = detail::trim(content_type.substr(0, content_type.find(';')));
+    const std::string_view application = "application/";
+    if (type.size() <= application.size() ||
+        !detail::equals_ignoring_case(type.substr(0, application.size()), application)) {
+      return false;
+    }
+    const auto subtype = type.substr(application.size());
     const std::string_view suffix = "+json";
-    return detail::equals_ignoring_case(type, "application/json") ||
-           (type.size() > suffix.size() &&
-            detail::equals_ignoring_case(type.substr(type.size() - suffix.size()), suffix));
+    if (subtype.find_first_of("/ \t") != std::string_view::npos) return false;
+    return detail::equals_ignoring_case(subtype, "json") ||
+           (subtype.size() > suffix.size() &&
+            detail::equals_ignoring_case(subtype.substr(subtype.size() - suffix.size()), suffix));
   }
 
   static Reply reply_for(ErrorKind kind) {
@@ -216,6 +232,10 @@ class Receiver {
       case ErrorKind::body_too_large: return replies::body_too_large.closing();
       case ErrorKind::unsupported_media_type: return replies::unsupported_media_type.closing();
       case ErrorKind::unreadable_body: return replies::unreadable_body.closing();
+      case ErrorKind::request_timeout: return replies::request_timeout.closing();
+      case ErrorKind::request_line_too_long: return replies::request_line_too_long.closing();
+      case ErrorKind::header_too_large: return replies::header_too_large.closing();
+      case ErrorKind::malformed_request: return replies::malformed_request.closing();
       case ErrorKind::stopping: return replies::stopping.closing();
       case ErrorKind::method_not_allowed: return replies::method_not_allowed.closing();
       default: return replies::internal_error;
@@ -234,7 +254,7 @@ class Receiver {
   std::shared_ptr<const detail::Reporter> reporter_;
   detail::RequestPipeline pipeline_;
   std::shared_ptr<detail::Dispatcher> dispatcher_;
-  std::atomic<bool> accepting_{true};
+  detail::AdmissionGate gate_;
   std::mutex stop_mutex_;
   mutable std::mutex lifecycle_mutex_;
   bool stopped_ = false;
