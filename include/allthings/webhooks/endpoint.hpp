@@ -12,6 +12,7 @@
 
 #include <httplib.h>
 
+#include "detail/http/guarded_server.hpp"
 #include "detail/http/server.hpp"
 #include "handlers.hpp"
 #include "inbox.hpp"
@@ -63,68 +64,82 @@ class WebhookEndpoint {
   // thread). Throws std::runtime_error when the address cannot be bound.
   void listen(const std::string& host, int port) {
     start(host, port);
-    std::unique_lock<std::mutex> lock(lifecycle_mutex_);
-    stopped_cv_.wait(lock, [this] { return stopped_; });
+    std::unique_lock<std::mutex> lock(mutex_);
+    stopped_cv_.wait(lock, [this] { return state_ == State::stopped; });
   }
 
   // Starts serving in the background and returns the bound port (port 0: an ephemeral one)
-  // once the server accepts connections.
+  // once the server accepts connections. Throws std::logic_error when started or stopped
+  // before, std::runtime_error when the address cannot be bound.
   int start(const std::string& host, int port = 0) {
-    std::lock_guard<std::mutex> lock(lifecycle_mutex_);
-    if (stopped_) throw std::logic_error("WebhookEndpoint: a stopped endpoint cannot start again");
+    // Held until the server runs: a stop() on another thread waits, and is never lost
+    // (cpp-httplib 0.11 ignores a stop() that comes before its accept loop runs).
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (state_ != State::open) {
+      throw std::logic_error("WebhookEndpoint: a stopped endpoint cannot start again");
+    }
     if (server_) throw std::logic_error("WebhookEndpoint: already started");
-    server_ = std::make_unique<httplib::Server>();
-    detail::configure_server(*server_, receiver_->options());
-    detail::mount_routes(*server_, receiver_);
+    auto receiver = receiver_;
+    auto server = std::make_unique<detail::GuardedServer>(
+        detail::guard_settings(receiver_->options()),
+        [receiver](ErrorKind kind, const char* reason) { return receiver->refuse(kind, reason); });
+    detail::configure_server(*server, receiver_->options());
+    detail::mount_routes(*server, receiver_);
 
-    const int bound = port == 0 ? server_->bind_to_any_port(host)
-                                : (server_->bind_to_port(host, port) ? port : -1);
+    const int bound =
+        port == 0 ? server->bind_to_any_port(host) : (server->bind_to_port(host, port) ? port : -1);
     if (bound < 0) {
-      server_.reset();
       throw std::runtime_error("WebhookEndpoint: cannot listen on " + host + ":" +
                                std::to_string(port));
     }
     receiver_->start();
-    // Binding happened here, so a stop() from now on is never lost (cpp-httplib 0.11 ignores a
-    // stop() that comes before the accept loop runs).
-    server_thread_ = std::thread([this] {
-      server_->listen_after_bind();
-      listen_returned_ = true;
+    server_ = std::move(server);
+    server_thread_ = std::thread([server = server_.get(), &returned = listen_returned_] {
+      server->listen_after_bind();
+      returned = true;
     });
     while (!server_->is_running() && !listen_returned_) {
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    if (!server_->is_running()) {
+      server_thread_.join();
+      server_.reset();
+      throw std::runtime_error("WebhookEndpoint: cannot serve on " + host + ":" +
+                               std::to_string(bound));
     }
     return bound;
   }
 
   // Adds the webhook route to an application's own server; its other routes are untouched.
   // Sets no server-wide option: give that server a payload limit and an exception handler.
+  // The head budget and deadlines of listen()/start() do not apply there.
   void mount(httplib::Server& server) {
-    std::lock_guard<std::mutex> lock(lifecycle_mutex_);
-    if (stopped_) throw std::logic_error("WebhookEndpoint: a stopped endpoint cannot mount");
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (state_ != State::open) {
+      throw std::logic_error("WebhookEndpoint: a stopped endpoint cannot mount");
+    }
     detail::mount_routes(server, receiver_);
     receiver_->start();
   }
 
   // Stops accepting, closes the server, lets queued events finish for up to drain_timeout,
   // reports each event it could not deliver through on_error (undelivered_at_stop) and
-  // returns. Idempotent; safe from any thread but a handler's own.
+  // returns. Idempotent; safe from any thread but a handler's own. From the moment it begins,
+  // start() and mount() throw and every request is answered 503 {"error":"stopping"}.
   void stop() {
-    std::lock_guard<std::mutex> stop_lock(stop_mutex_);
-    {
-      std::lock_guard<std::mutex> lock(lifecycle_mutex_);
-      if (stopped_) return;
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (state_ != State::open) {
+      stopped_cv_.wait(lock, [this] { return state_ == State::stopped; });
+      return;
     }
+    state_ = State::stopping;
     receiver_->stop_accepting();
     if (server_) {
       server_->stop();
-      if (server_thread_.joinable()) server_thread_.join();
+      server_thread_.join();
     }
     receiver_->stop();
-    {
-      std::lock_guard<std::mutex> lock(lifecycle_mutex_);
-      stopped_ = true;
-    }
+    state_ = State::stopped;
     stopped_cv_.notify_all();
   }
 
@@ -135,12 +150,13 @@ class WebhookEndpoint {
   Receiver& receiver() { return *receiver_; }
 
  private:
+  enum class State { open, stopping, stopped };
+
   std::shared_ptr<Receiver> receiver_;
-  std::mutex stop_mutex_;
-  std::mutex lifecycle_mutex_;
+  std::mutex mutex_;  // held by start() until it serves, and by stop() until it returns
   std::condition_variable stopped_cv_;
-  bool stopped_ = false;
-  std::unique_ptr<httplib::Server> server_;
+  State state_ = State::open;
+  std::unique_ptr<detail::GuardedServer> server_;
   std::thread server_thread_;
   std::atomic<bool> listen_returned_{false};
 };
