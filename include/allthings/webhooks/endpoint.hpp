@@ -92,6 +92,7 @@ class WebhookEndpoint {
       throw std::runtime_error("WebhookEndpoint: cannot listen on " + host + ":" +
                                std::to_string(port));
     }
+    server->widen_accept_queue();
     receiver_->start();
     server_ = std::move(server);
     server_thread_ = std::thread([server = server_.get(), &returned = listen_returned_] {

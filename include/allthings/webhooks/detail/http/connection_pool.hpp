@@ -91,6 +91,12 @@ class ConnectionPool final : public httplib::TaskQueue {
     return stopping_;
   }
 
+  // True when another worker is free to take the next job.
+  bool has_idle_worker() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return idle_workers_ > jobs_.size();
+  }
+
  private:
   void hand_over(std::unique_ptr<Connection> connection, RequestHead head) {
     // std::function needs a copyable callable: the connection travels in a shared_ptr.
@@ -111,7 +117,9 @@ class ConnectionPool final : public httplib::TaskQueue {
       std::function<void()> job;
       {
         std::unique_lock<std::mutex> lock(mutex_);
+        ++idle_workers_;
         jobs_cv_.wait(lock, [this] { return shut_down_ || !jobs_.empty(); });
+        --idle_workers_;
         if (jobs_.empty()) return;  // shut down and nothing left
         job = std::move(jobs_.front());
         jobs_.pop_front();
@@ -129,6 +137,7 @@ class ConnectionPool final : public httplib::TaskQueue {
   mutable std::mutex mutex_;
   std::condition_variable jobs_cv_;
   std::deque<std::function<void()>> jobs_;
+  std::size_t idle_workers_ = 0;
   bool stopping_ = false;
   bool shut_down_ = false;
   WaitingRoom room_;  // after what its callbacks use; its thread starts last

@@ -1,5 +1,8 @@
 #pragma once
 
+#include <poll.h>
+#include <sys/socket.h>
+
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -104,13 +107,34 @@ class GuardedServer final : public httplib::Server {
     };
   }
 
+  // After binding: a longer queue of connections waiting to be accepted than cpp-httplib 0.11's
+  // five, so a burst of connections (a flood, or many slow clients at once) does not drop the
+  // handshakes of genuine senders, which their kernels would retry only after a second or more.
+  void widen_accept_queue() { ::listen(svr_sock_, SOMAXCONN); }
+
  private:
   // How long an early answer's connection keeps reading (and dropping) what the client sends.
   static constexpr std::chrono::milliseconds linger_time{2000};
+  // How long a worker waits for a kept connection's next request before the room takes it.
+  static constexpr std::chrono::milliseconds next_request_grace{10};
+  static constexpr std::chrono::milliseconds next_request_grace_busy{1};
+  // What a worker reads from a connection at once when looking for a head.
+  static constexpr std::size_t first_read_bytes = 16 * 1024;
 
-  // cpp-httplib's accept loop hands each connection here, on a pool worker.
+  // cpp-httplib's accept loop hands each connection here, on a pool worker. A client usually
+  // sends its request right after connecting: when its head is already here it is served at
+  // once, otherwise the connection waits in the room.
   bool process_and_close_socket(socket_t sock) override {
-    pool_.load()->adopt(std::make_unique<Connection>(sock));
+    auto connection = std::make_unique<Connection>(sock);
+    connection->receive(first_read_bytes);
+    const RequestHead head = RequestHeadScanner(settings_.head_limits).scan(connection->pending());
+    if (head.state == RequestHead::State::complete) {
+      serve(std::move(connection), head);
+    } else if (head.state == RequestHead::State::refused) {
+      refuse_and_close(std::move(connection), head);
+    } else {
+      pool_.load()->adopt(std::move(connection));
+    }
     return true;
   }
 
@@ -134,16 +158,36 @@ class GuardedServer final : public httplib::Server {
         return pool.close(std::move(connection));
       }
       connection->compact();
-      head = RequestHeadScanner(settings_.head_limits).scan(connection->pending());
+      head = next_head(*connection, pool);
       switch (head.state) {
-        case RequestHead::State::complete: continue;  // pipelined: served right away
+        case RequestHead::State::complete: continue;  // served on this thread too
         case RequestHead::State::incomplete: return pool.keep(std::move(connection));
-        case RequestHead::State::refused:
-          connection->send_all(raw_http_response(refuse_(head.refusal, head.reason)),
-                               std::chrono::steady_clock::now() + settings_.write_timeout);
-          return pool.close(std::move(connection));
+        case RequestHead::State::refused: return refuse_and_close(std::move(connection), head);
       }
     }
+  }
+
+  // The head of the connection's next request, if it is here already (pipelined) or arrives
+  // within a moment: a client that sends its next request as soon as it has the answer is
+  // served without a round trip through the room (two thread switches). The moment is shorter
+  // while other requests wait for a worker: waiting costs them latency, not CPU.
+  RequestHead next_head(Connection& connection, ConnectionPool& pool) const {
+    RequestHeadScanner scanner(settings_.head_limits);
+    RequestHead head = scanner.scan(connection.pending());
+    if (head.state != RequestHead::State::incomplete) return head;
+    const auto grace = pool.has_idle_worker() ? next_request_grace : next_request_grace_busy;
+    pollfd fds[2] = {{connection.fd(), POLLIN, 0}, {pool.stop_fd(), POLLIN, 0}};
+    if (::poll(fds, 2, static_cast<int>(grace.count())) != 1 || fds[0].revents == 0 ||
+        connection.receive(first_read_bytes) != Connection::Received::some) {
+      return head;
+    }
+    return scanner.scan(connection.pending());
+  }
+
+  void refuse_and_close(std::unique_ptr<Connection> connection, const RequestHead& head) {
+    connection->send_all(raw_http_response(refuse_(head.refusal, head.reason)),
+                         std::chrono::steady_clock::now() + settings_.write_timeout);
+    pool_.load()->close(std::move(connection));
   }
 
   // Makes `stream` RequestStream::current() while cpp-httplib runs the request.

@@ -70,7 +70,7 @@ class RequestStream final : public httplib::Stream {
 
   ssize_t read(char* out, std::size_t size) {
     const std::uint64_t left = end_ - consumed_;
-    if (left == 0) return 0;  // the request ends here
+    if (left == 0 || size == 0) return 0;  // the request ends here
     size = static_cast<std::size_t>(std::min<std::uint64_t>({size, left, max_read}));
     while (connection_.pending().empty()) {
       if (!wait_for_socket()) return -1;
