@@ -99,7 +99,7 @@ inline MicroResult run_micro(std::size_t events, std::size_t batch) {
   auto inbox = std::make_shared<aw::MemoryInbox>();
   aw::Receiver receiver(options, inbox);  // its workers never start: the loop drains the inbox
   const aw::Scheme& scheme = receiver.scheme();
-  const aw::detail::EnvelopeParser parser(options.envelope);
+  const aw::detail::EnvelopeParser parser(options.envelope, options.max_json_depth);
   // What Receiver::handle_body does first: the headers as a list, names lower-cased.
   const auto lower_case_headers = [](const httplib::Headers& headers) {
     auto list = aw::detail::copy_headers(headers);

@@ -7,7 +7,7 @@ namespace aw = allthings::webhooks;
 namespace {
 aw::detail::EnvelopeParser::Result parse(const std::string& body,
                                  const aw::EnvelopePaths& paths = aw::EnvelopePaths{}) {
-  return aw::detail::EnvelopeParser(paths).parse(body, {}, std::chrono::system_clock::now());
+  return aw::detail::EnvelopeParser(paths, 128).parse(body, {}, std::chrono::system_clock::now());
 }
 aw::ErrorKind error_of(const aw::detail::EnvelopeParser::Result& r) { return std::get<aw::ErrorKind>(r); }
 std::shared_ptr<aw::EventRecord> record_of(const aw::detail::EnvelopeParser::Result& r) {
@@ -54,7 +54,24 @@ TEST_CASE("bad bodies are told apart") {
 
 TEST_CASE("deeply nested JSON is handled without exhausting the stack") {
   const std::string deep = std::string(200000, '[') + std::string(200000, ']');
-  CHECK(error_of(parse(deep)) == aw::ErrorKind::not_an_object);
+  CHECK(error_of(parse(deep)) == aw::ErrorKind::too_deeply_nested);
+}
+
+TEST_CASE("a body nested up to max_json_depth is parsed, one level more is refused") {
+  // {"event":{"name":"x","data":[[...]]}}: two objects, then arrays.
+  auto body_of_depth = [](std::size_t depth) {
+    return R"({"event":{"name":"x","data":)" + std::string(depth - 2, '[') +
+           std::string(depth - 2, ']') + "}}";
+  };
+  const aw::EnvelopePaths paths;
+  const aw::detail::EnvelopeParser parser(paths, 16);
+  const auto now = std::chrono::system_clock::now();
+  const auto at_limit = parser.parse(body_of_depth(16), {}, now);
+  REQUIRE(std::holds_alternative<std::shared_ptr<aw::EventRecord>>(at_limit));
+  CHECK(std::get<std::shared_ptr<aw::EventRecord>>(at_limit)->data().dump().size() == 28);
+  const auto deeper = parser.parse(body_of_depth(17), {}, now);
+  REQUIRE(std::holds_alternative<aw::ErrorKind>(deeper));
+  CHECK(std::get<aw::ErrorKind>(deeper) == aw::ErrorKind::too_deeply_nested);
 }
 
 TEST_CASE("envelope pointers are configurable") {
@@ -72,7 +89,7 @@ TEST_CASE("envelope pointers are configurable") {
 TEST_CASE("an invalid pointer is refused with the field's name") {
   aw::EnvelopePaths paths;
   paths.urn = "no-leading-slash";
-  CHECK_THROWS_WITH_AS(aw::detail::EnvelopeParser{paths}, doctest::Contains("envelope.urn"),
+  CHECK_THROWS_WITH_AS((aw::detail::EnvelopeParser{paths, 128}), doctest::Contains("envelope.urn"),
                        std::invalid_argument);
 }
 

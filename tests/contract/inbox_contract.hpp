@@ -141,6 +141,23 @@ TEST_CASE_TEMPLATE_DEFINE("an inbox keeps the Inbox contract", Backend, inbox_co
     }
   }
 
+  SUBCASE("an accept after the unfinished events were given back is refused, or kept if durable") {
+    inbox->close();
+    CHECK(inbox->take_unfinished().empty());
+    const auto late = inbox->accept(record("late"));
+    if (Backend::durable) {
+      CHECK(late == aw::Acceptance::accepted);
+      inbox.reset();
+      inbox = backend.open(test::contract::options(clock));
+      const auto again = inbox->next(0ms);
+      REQUIRE(again);
+      CHECK(again->record->id == "late");
+    } else {
+      CHECK(late == aw::Acceptance::unavailable);
+      CHECK(inbox->depth() == 0);
+    }
+  }
+
   SUBCASE("it belongs to one receiver: a second attach is refused") {
     CHECK_THROWS_AS(inbox->attach(test::contract::options(clock)), std::logic_error);
   }

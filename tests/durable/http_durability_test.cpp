@@ -118,3 +118,30 @@ TEST_CASE("an endpoint restarted on the same file runs what the last one left, b
   const auto again = server.post_signed(test::body("e1"), clock.now());
   CHECK(again->body == R"({"status":"duplicate"})");
 }
+
+TEST_CASE("a client-sent REMOTE_ADDR is never stored with the event") {
+  test::ScratchDir dir;
+  const auto path = dir.file("inbox.db");
+  auto inbox = std::make_shared<aw::SqliteInbox>(path);
+  auto gate = std::make_shared<test::Gate>();
+  test::Server server(test::options(), inbox);
+  server.endpoint.on_any([gate](const aw::Event&) { gate->pass(); });
+  server.start();
+
+  const auto body = test::body("spoofed");
+  auto headers = aw::testing::signed_headers(body, test::secret);
+  headers.emplace("REMOTE_ADDR", "203.0.113.9");
+  headers.emplace("X-Kept", "yes");
+  REQUIRE(test::status_of(server.post(body, headers)) == 200);
+  const auto stored = inbox->find("spoofed");
+  REQUIRE(stored);
+  bool kept = false;
+  for (const auto& [name, value] : stored->headers) {
+    CAPTURE(name);
+    CHECK_FALSE(aw::detail::is_pseudo_header(name));
+    CHECK(value.find("203.0.113.9") == std::string::npos);
+    kept = kept || name == "x-kept";
+  }
+  CHECK(kept);
+  gate->open();
+}

@@ -13,6 +13,7 @@
 
 #include <httplib.h>
 
+#include "detail/http/guarded_server.hpp"
 #include "detail/http/listener.hpp"
 #include "detail/http/probes.hpp"
 #include "detail/http/server.hpp"
@@ -84,27 +85,30 @@ class WebhookEndpoint {
 
   // Blocks until the endpoint is stopped (see listen()).
   void wait() {
-    std::unique_lock<std::mutex> lock(lifecycle_mutex_);
-    stopped_cv_.wait(lock, [this] { return stopped_; });
+    std::unique_lock<std::mutex> lock(mutex_);
+    stopped_cv_.wait(lock, [this] { return state_ == State::stopped; });
   }
 
   // Starts serving in the background and returns the bound port (port 0: an ephemeral one)
-  // once the server accepts connections.
+  // once the server accepts connections. Throws std::logic_error when started or stopped
+  // before, std::runtime_error when the address cannot be bound.
   int start(const std::string& host, int port = 0) {
-    std::lock_guard<std::mutex> lock(lifecycle_mutex_);
-    if (stopped_) throw std::logic_error("WebhookEndpoint: a stopped endpoint cannot start again");
+    // Held until the server runs: a stop() on another thread waits, and is never lost
+    // (cpp-httplib 0.11 ignores a stop() that comes before its accept loop runs).
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (state_ != State::open) {
+      throw std::logic_error("WebhookEndpoint: a stopped endpoint cannot start again");
+    }
     if (server_) throw std::logic_error("WebhookEndpoint: already started");
     const Options& options = receiver_->options();
-    server_ = detail::make_server(options);  // HTTPS when options.tls is set
-    detail::configure_server(*server_, options);
-    listening_socket_.watch(*server_);
-    detail::mount_routes(*server_, receiver_);
-    detail::mount_operations(*server_, receiver_);
+    auto server = make_server();
+    listening_socket_.watch(*server);
+    detail::mount_routes(*server, receiver_);
+    detail::mount_operations(*server, receiver_);
 
-    const int bound = port == 0 ? server_->bind_to_any_port(host)
-                                : (server_->bind_to_port(host, port) ? port : -1);
+    const int bound =
+        port == 0 ? server->bind_to_any_port(host) : (server->bind_to_port(host, port) ? port : -1);
     if (bound < 0) {
-      server_.reset();
       throw std::runtime_error("WebhookEndpoint: cannot listen on " + host + ":" +
                                std::to_string(port));
     }
@@ -113,14 +117,19 @@ class WebhookEndpoint {
                      {{"listen_backlog", options.listen_backlog}});
     }
     receiver_->start();
-    // Binding happened here, so a stop() from now on is never lost (cpp-httplib 0.11 ignores a
-    // stop() that comes before the accept loop runs).
-    server_thread_ = std::thread([this] {
-      server_->listen_after_bind();
-      listen_returned_ = true;
+    server_ = std::move(server);
+    server_thread_ = std::thread([server = server_.get(), &returned = listen_returned_] {
+      server->listen_after_bind();
+      returned = true;
     });
     while (!server_->is_running() && !listen_returned_) {
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    if (!server_->is_running()) {
+      server_thread_.join();
+      server_.reset();
+      throw std::runtime_error("WebhookEndpoint: cannot serve on " + host + ":" +
+                               std::to_string(bound));
     }
     receiver_->log(LogLevel::info, "listening",
                    {{"server.address", host},
@@ -131,9 +140,12 @@ class WebhookEndpoint {
 
   // Adds the webhook route to an application's own server; its other routes are untouched.
   // Sets no server-wide option: give that server a payload limit and an exception handler.
+  // The head budget and deadlines of listen()/start() do not apply there.
   void mount(httplib::Server& server) {
-    std::lock_guard<std::mutex> lock(lifecycle_mutex_);
-    if (stopped_) throw std::logic_error("WebhookEndpoint: a stopped endpoint cannot mount");
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (state_ != State::open) {
+      throw std::logic_error("WebhookEndpoint: a stopped endpoint cannot mount");
+    }
     detail::mount_routes(server, receiver_);
     receiver_->start();
   }
@@ -148,14 +160,14 @@ class WebhookEndpoint {
   // stop(): the listener closes, requests in flight finish, workers drain for drain_timeout.
   // listen() and wait() return once that is done. Idempotent.
   void shutdown_gracefully() {
-    std::lock_guard<std::mutex> lock(lifecycle_mutex_);
-    if (stopped_ || stop_requested_ || shutdown_thread_.joinable()) return;
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (state_ != State::open || shutdown_thread_.joinable()) return;
     receiver_->begin_draining();
     shutdown_thread_ = std::thread([this] {
       {
-        std::unique_lock<std::mutex> wait_lock(lifecycle_mutex_);
+        std::unique_lock<std::mutex> wait_lock(mutex_);
         drain_cv_.wait_for(wait_lock, receiver_->options().drain_delay,
-                           [this] { return stop_requested_; });
+                           [this] { return state_ != State::open; });
       }
       stop();
     });
@@ -177,29 +189,27 @@ class WebhookEndpoint {
 
   // Stops accepting, closes the server, lets queued events finish for up to drain_timeout,
   // reports each event it could not deliver through on_error (undelivered_at_stop) and
-  // returns. Idempotent; safe from any thread but a handler's own.
+  // returns. Idempotent; safe from any thread but a handler's own. From the moment it begins,
+  // start() and mount() throw and every request is answered 503 {"error":"stopping"}.
   void stop() {
-    std::lock_guard<std::mutex> stop_lock(stop_mutex_);
-    {
-      std::lock_guard<std::mutex> lock(lifecycle_mutex_);
-      if (stopped_) return;
-      stop_requested_ = true;
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (state_ != State::open) {
+      stopped_cv_.wait(lock, [this] { return state_ == State::stopped; });
+      return;
     }
+    state_ = State::stopping;
     drain_cv_.notify_all();
     receiver_->stop_accepting();
     receiver_->log(LogLevel::info, "stopping: requests are refused from now on", {});
     if (server_) {
       server_->stop();
-      if (server_thread_.joinable()) server_thread_.join();
+      server_thread_.join();
       receiver_->log(LogLevel::info, "listener closed: requests in flight answered", {});
     }
     receiver_->stop();
     receiver_->log(LogLevel::info, "stopped: workers drained",
                    {{"queue_depth", receiver_->stats().queue_depth}});
-    {
-      std::lock_guard<std::mutex> lock(lifecycle_mutex_);
-      stopped_ = true;
-    }
+    state_ = State::stopped;
     stopped_cv_.notify_all();
   }
 
@@ -212,6 +222,27 @@ class WebhookEndpoint {
   Receiver& receiver() { return *receiver_; }
 
  private:
+  enum class State { open, stopping, stopped };
+
+  // Plain HTTP: the guarded server (head budget, deadlines, no thread for slow heads). HTTPS:
+  // cpp-httplib's SSLServer, a pool thread per connection (see docs/security.md).
+  std::unique_ptr<httplib::Server> make_server() const {
+    const Options& options = receiver_->options();
+    std::unique_ptr<httplib::Server> server;
+    if (options.tls.enabled()) {
+      server = detail::make_tls_server(options.tls);
+      const auto threads = options.http_threads;
+      server->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+    } else {
+      auto receiver = receiver_;
+      server = std::make_unique<detail::GuardedServer>(
+          detail::guard_settings(options),
+          [receiver](ErrorKind kind, const char* reason) { return receiver->refuse(kind, reason); });
+    }
+    detail::configure_server(*server, options);
+    return server;
+  }
+
   void stop_watching_signals() {
     std::lock_guard<std::mutex> lock(signals_mutex_);
     if (signal_subscription_ == 0) return;
@@ -220,14 +251,12 @@ class WebhookEndpoint {
   }
 
   std::shared_ptr<Receiver> receiver_;
-  std::mutex stop_mutex_;
-  std::mutex lifecycle_mutex_;
+  std::mutex mutex_;  // held by start() until it serves, and by stop() until it returns
   std::condition_variable stopped_cv_;
   std::condition_variable drain_cv_;  // wakes a graceful shutdown's drain_delay early
-  bool stopped_ = false;
-  bool stop_requested_ = false;
+  State state_ = State::open;
   std::thread shutdown_thread_;
-  // Apart from lifecycle_mutex_, which a signal's call takes while the watcher holds its own.
+  // Apart from mutex_, which a signal's call takes while the watcher holds its own.
   std::mutex signals_mutex_;
   std::uint64_t signal_subscription_ = 0;
   detail::ListeningSocket listening_socket_;

@@ -13,6 +13,10 @@ enum class ErrorKind {
   body_too_large,
   unsupported_media_type,
   unreadable_body,
+  request_timeout,
+  request_line_too_long,
+  header_too_large,
+  malformed_request,
   unsigned_request,
   malformed_signature,
   signature_mismatch,
@@ -23,6 +27,7 @@ enum class ErrorKind {
   malformed_json,
   not_an_object,
   missing_event_name,
+  too_deeply_nested,
   queue_full,
   inbox_unavailable,
   stopping,
@@ -31,9 +36,10 @@ enum class ErrorKind {
   handler_failed,
   dead_lettered,
   undelivered_at_stop,
+  inbox_failed,
 };
 
-inline constexpr int error_kind_count = static_cast<int>(ErrorKind::undelivered_at_stop) + 1;
+inline constexpr int error_kind_count = static_cast<int>(ErrorKind::inbox_failed) + 1;
 
 inline const char* to_string(ErrorKind kind) {
   switch (kind) {
@@ -41,6 +47,10 @@ inline const char* to_string(ErrorKind kind) {
     case ErrorKind::body_too_large: return "body_too_large";
     case ErrorKind::unsupported_media_type: return "unsupported_media_type";
     case ErrorKind::unreadable_body: return "unreadable_body";
+    case ErrorKind::request_timeout: return "request_timeout";
+    case ErrorKind::request_line_too_long: return "request_line_too_long";
+    case ErrorKind::header_too_large: return "header_too_large";
+    case ErrorKind::malformed_request: return "malformed_request";
     case ErrorKind::unsigned_request: return "unsigned_request";
     case ErrorKind::malformed_signature: return "malformed_signature";
     case ErrorKind::signature_mismatch: return "signature_mismatch";
@@ -51,6 +61,7 @@ inline const char* to_string(ErrorKind kind) {
     case ErrorKind::malformed_json: return "malformed_json";
     case ErrorKind::not_an_object: return "not_an_object";
     case ErrorKind::missing_event_name: return "missing_event_name";
+    case ErrorKind::too_deeply_nested: return "too_deeply_nested";
     case ErrorKind::queue_full: return "queue_full";
     case ErrorKind::inbox_unavailable: return "inbox_unavailable";
     case ErrorKind::stopping: return "stopping";
@@ -58,6 +69,7 @@ inline const char* to_string(ErrorKind kind) {
     case ErrorKind::handler_failed: return "handler_failed";
     case ErrorKind::dead_lettered: return "dead_lettered";
     case ErrorKind::undelivered_at_stop: return "undelivered_at_stop";
+    case ErrorKind::inbox_failed: return "inbox_failed";
   }
   return "unknown";
 }

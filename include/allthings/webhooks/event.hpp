@@ -88,7 +88,8 @@ class Event {
   const std::string& urn() const { return record_->urn; }
   // createdDate as sent; empty when absent.
   const std::string& created_date() const { return record_->created_date; }
-  // createdDate parsed, when it is an ISO 8601 date-time.
+  // createdDate parsed, when it is an ISO 8601 date-time that system_clock can hold (years
+  // 1678 to 2262 with 64-bit nanoseconds); nullopt otherwise.
   std::optional<std::chrono::system_clock::time_point> created() const {
     return detail::parse_iso8601(record_->created_date);
   }

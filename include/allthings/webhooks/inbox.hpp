@@ -67,7 +67,8 @@ class Inbox {
   virtual void close() = 0;
 
   // After close(): the unfinished events this inbox is about to lose. A durable inbox keeps
-  // them for the next start and returns nothing.
+  // them for the next start and returns nothing. A later accept() must not acknowledge an
+  // event it would lose: unavailable, or kept for the next start.
   virtual std::vector<std::shared_ptr<const EventRecord>> take_unfinished() = 0;
 
   // True when the inbox itself keeps Options::serialize_by: next() never hands out an event

@@ -88,6 +88,10 @@ struct Options {
   // Bytes; larger bodies get 413 (by Content-Length before reading, or while reading chunks).
   std::size_t max_body_bytes = 1024 * 1024;
 
+  // Deepest nesting of arrays and objects in a body; deeper bodies get 400 before the 200, so
+  // no handler walks a tree deep enough to exhaust a worker's stack.
+  std::size_t max_json_depth = 128;
+
   // Threads that run handlers.
   std::size_t workers = 4;
   // Events accepted but not finished (waiting, running or awaiting a retry); beyond it: 503.
@@ -124,7 +128,8 @@ struct Options {
   Clock clock = [] { return std::chrono::system_clock::now(); };
 
   // Server settings used by listen()/start() (not by mount(), where the app owns its server).
-  // cpp-httplib holds one pool thread per open keep-alive connection.
+  // Threads serve requests whose head has arrived; connections waiting for a head or idle
+  // between requests hold no thread.
   std::size_t http_threads = 32;
   std::size_t keep_alive_max_count = 1000;
   std::chrono::seconds keep_alive_timeout{5};
@@ -144,6 +149,19 @@ struct Options {
   // Structured logs (see logging.hpp, e.g. json_lines_log(std::clog)); none without a hook.
   LogHandler log;
   LogLevel log_level = LogLevel::warning;
+
+  // The head budget, enforced while a request's head arrives and before it is parsed
+  // (listen()/start() only): a longer request line gets 414, a head with more bytes (request
+  // line, fields and blank line) or more fields gets 431.
+  std::size_t max_request_line_bytes = 8 * 1024;
+  std::size_t max_header_bytes = 32 * 1024;
+  std::size_t max_header_count = 100;
+
+  // Deadlines of one request (listen()/start() only), beyond which it gets 408 and its
+  // connection is closed: its head within header_timeout of its first byte (of the connection,
+  // for the first request), its body within body_timeout of its head.
+  std::chrono::milliseconds header_timeout{std::chrono::seconds(10)};
+  std::chrono::milliseconds body_timeout{std::chrono::seconds(30)};
 };
 
 }  // namespace allthings::webhooks

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "detail/core/admission_gate.hpp"
 #include "detail/core/counters.hpp"
 #include "detail/core/dispatcher.hpp"
 #include "detail/core/handler_registry.hpp"
@@ -118,7 +119,7 @@ class Receiver {
       return replies::method_not_allowed.closing();
     }
     detail::Counters::bump(counters_->received);
-    if (!accepting_) return refuse(ErrorKind::stopping, "receiver is stopping");
+    if (!gate_.is_open()) return refuse(ErrorKind::stopping, "receiver is stopping");
     const auto length = detail::parse_decimal(header(headers, "content-length"));
     if (length && *length > options_.max_body_bytes) {
       return refuse(ErrorKind::body_too_large, "Content-Length exceeds max_body_bytes");
@@ -136,12 +137,15 @@ class Receiver {
   }
 
   // The second phase, once the whole body is read: verify, parse, accept. Call it only after
-  // check_headers() answered nothing, with the same headers.
+  // check_headers() answered nothing, with the same headers. A body that arrives after stop()
+  // began is refused (503); one that arrived before is accepted before stop() drains.
   Reply handle_body(HeaderList headers, std::string body) {
     const auto started = std::chrono::steady_clock::now();
     if (body.size() > options_.max_body_bytes) {
       return refuse(ErrorKind::body_too_large, "body is larger than max_body_bytes");
     }
+    const detail::AdmissionGate::Pass pass(gate_);
+    if (!pass) return refuse(ErrorKind::stopping, "receiver is stopping");
     for (auto& header : headers) {
       for (char& c : header.first) c = detail::lower_ascii(c);
     }
@@ -151,7 +155,8 @@ class Receiver {
   }
 
   // Reports a request the transport refused itself (kind: body_too_large while reading a
-  // chunked body, unreadable_body, internal_error) and returns the reply to send.
+  // chunked body, unreadable_body, request_timeout, request_line_too_long, header_too_large,
+  // malformed_request, internal_error) and returns the reply to send.
   Reply refuse(ErrorKind kind, const char* message) const {
     const Reply reply = reply_for(kind);
     report(kind, reply.status, message);
@@ -168,7 +173,7 @@ class Receiver {
 
   // From now on every request is answered 503 {"error":"stopping"}. stop() does this first; a
   // transport that closes its listener in between calls it itself.
-  void stop_accepting() { accepting_ = false; }
+  void stop_accepting() { gate_.close(); }
 
   // The first step of a graceful shutdown: readiness() turns "draining" (503) so that load
   // balancers stop routing here, while requests are still accepted as before. Idempotent.
@@ -181,7 +186,7 @@ class Receiver {
   // writable and below queue_capacity. What /readyz answers.
   Readiness readiness() const {
     if (stopped()) return {false, "stopped"};
-    if (!accepting_) return {false, "stopping"};
+    if (!gate_.is_open()) return {false, "stopping"};
     if (draining_) return {false, "draining"};
     if (!dispatcher_->started()) return {false, "not_started"};
     if (!inbox_->writable()) return {false, "inbox_unavailable"};
@@ -210,7 +215,9 @@ class Receiver {
       std::lock_guard<std::mutex> lock(lifecycle_mutex_);
       if (stopped_) return;
     }
-    stop_accepting();
+    // Requests already past check_headers() finish their accept first: each 200 they get is
+    // then dispatched or reported below.
+    gate_.close_and_wait();
     const auto deadline = std::chrono::steady_clock::now() + options_.drain_timeout;
     for (const auto& record : dispatcher_->stop(deadline)) {
       reporter_->report(Error{ErrorKind::undelivered_at_stop, 0,
@@ -251,6 +258,10 @@ class Receiver {
       case ErrorKind::body_too_large: return replies::body_too_large.closing();
       case ErrorKind::unsupported_media_type: return replies::unsupported_media_type.closing();
       case ErrorKind::unreadable_body: return replies::unreadable_body.closing();
+      case ErrorKind::request_timeout: return replies::request_timeout.closing();
+      case ErrorKind::request_line_too_long: return replies::request_line_too_long.closing();
+      case ErrorKind::header_too_large: return replies::header_too_large.closing();
+      case ErrorKind::malformed_request: return replies::malformed_request.closing();
       case ErrorKind::stopping: return replies::stopping.closing();
       case ErrorKind::method_not_allowed: return replies::method_not_allowed.closing();
       default: return replies::internal_error;
@@ -269,8 +280,8 @@ class Receiver {
   std::shared_ptr<const detail::Reporter> reporter_;
   detail::RequestPipeline pipeline_;
   std::shared_ptr<detail::Dispatcher> dispatcher_;
-  std::atomic<bool> accepting_{true};
   std::atomic<bool> draining_{false};
+  detail::AdmissionGate gate_;
   std::mutex stop_mutex_;
   mutable std::mutex lifecycle_mutex_;
   bool stopped_ = false;

@@ -66,7 +66,7 @@ inline std::string envelope_body(std::string_view id, std::string_view name,
 // An Event as a handler would receive it, for unit tests of handlers.
 inline Event make_event(std::string_view id, std::string_view name,
                         const nlohmann::json& data = nlohmann::json::object(), int attempt = 1) {
-  auto parsed = detail::EnvelopeParser(EnvelopePaths{})
+  auto parsed = detail::EnvelopeParser(EnvelopePaths{}, Options{}.max_json_depth)
                     .parse(envelope_body(id, name, data), {}, std::chrono::system_clock::now());
   return Event(std::get<std::shared_ptr<EventRecord>>(std::move(parsed)), attempt);
 }

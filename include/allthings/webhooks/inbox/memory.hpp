@@ -42,6 +42,7 @@ class MemoryInbox final : public Inbox {
     if (last_seen && *last_seen + dedupe_window_ > now) return Acceptance::duplicate;
     switch (queue_.add(Delivery{std::move(record), 1, {}}, queue_capacity_)) {
       case detail::LocalQueue::Added::full: return Acceptance::full;
+      case detail::LocalQueue::Added::closed: return Acceptance::unavailable;
       case detail::LocalQueue::Added::held_already:  // not with Ids::any_number
       case detail::LocalQueue::Added::queued: break;
     }

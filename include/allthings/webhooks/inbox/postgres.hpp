@@ -80,7 +80,7 @@ class PostgresInbox final : public Inbox, public InboxOperations {
     std::lock_guard<std::mutex> lock(attach_mutex_);
     if (parser_) throw std::logic_error("PostgresInbox: already attached to a receiver");
     scheme_ = options.scheme(options);
-    parser_.emplace(detail::envelope_for(*scheme_, options));
+    parser_.emplace(detail::envelope_for(*scheme_, options), options.max_json_depth);
     serialize_by_ = options.serialize_by;
 
     keeper_ = std::make_unique<detail::pg::LeaseKeeper>(session("lease", /*wait_for_disk=*/false),

@@ -63,7 +63,7 @@ class SqliteInbox final : public Inbox, public InboxOperations {
     std::lock_guard<std::mutex> lock(attach_mutex_);
     if (parser_) throw std::logic_error("SqliteInbox: already attached to a receiver");
     scheme_ = options.scheme(options);
-    parser_.emplace(detail::envelope_for(*scheme_, options));
+    parser_.emplace(detail::envelope_for(*scheme_, options), options.max_json_depth);
     clock_ = options.clock;
     committer_->start({options.queue_capacity, options.dedupe_window, options.clock}, queue_,
                       [this](const StoredEvent& stored) { return rebuild(stored); });

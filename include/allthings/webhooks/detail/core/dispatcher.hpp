@@ -93,10 +93,13 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
     return inbox_->take_unfinished();
   }
 
-  // Delay before attempt `attempt + 1`: base * 2^(attempt - 1), capped.
+  // Delay before attempt `attempt + 1`: base * 2^(attempt - 1), capped. Never doubles past
+  // the cap, so no attempt count overflows it.
   static std::chrono::milliseconds backoff(const Settings& settings, int attempt) {
     auto delay = settings.retry_base_delay;
-    for (int i = 1; i < attempt && delay < settings.retry_max_delay; ++i) delay *= 2;
+    for (int i = 1; i < attempt && delay < settings.retry_max_delay; ++i) {
+      delay = delay > settings.retry_max_delay / 2 ? settings.retry_max_delay : delay * 2;
+    }
     return std::min(delay, settings.retry_max_delay);
   }
 
@@ -115,10 +118,18 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
       ++running_workers_;
     }
     while (!quitting_) {
-      if (settings_.serialize_by) {
-        take_serialized();
-      } else if (auto delivery = inbox_->next(claim_wait)) {
-        run(*delivery);
+      try {
+        if (settings_.serialize_by) {
+          take_serialized();
+        } else if (auto delivery = inbox_->next(claim_wait)) {
+          run(*delivery);
+        }
+      } catch (...) {
+        // The inbox failed to hand out an event (or memory ran out): report, pause so a
+        // broken inbox does not spin the worker, and try again. Nothing was taken, so nothing
+        // is lost.
+        reporter_->report(Error{ErrorKind::inbox_failed, 0, "inbox failed to hand out an event"});
+        std::this_thread::sleep_for(inbox_failure_pause);
       }
     }
     std::lock_guard<std::mutex> lock(workers_mutex_);
@@ -213,11 +224,16 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
     switch (result) {
       case Result::done:
         Counters::bump(counters.delivered);
-        inbox_->complete(delivery);
+        record_outcome(delivery, "complete", [&] { inbox_->complete(delivery); });
         return Outcome::finished;
       case Result::retry:
-        inbox_->retry_later(delivery, std::move(failed), backoff(settings_, delivery.attempt));
-        return Outcome::retry_scheduled;
+        if (record_outcome(delivery, "retry_later", [&] {
+              inbox_->retry_later(delivery, std::move(failed),
+                                  backoff(settings_, delivery.attempt));
+            })) {
+          return Outcome::retry_scheduled;
+        }
+        return Outcome::finished;  // its lane moves on; the inbox still holds the event
       case Result::dead_letter: dead_letter(delivery); return Outcome::finished;
     }
     return Outcome::finished;
@@ -250,7 +266,7 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
   void dead_letter(const Delivery& delivery) {
     const std::string reason =
         "handlers still failing after " + std::to_string(delivery.attempt) + " attempts";
-    inbox_->dead_letter(delivery, reason);
+    record_outcome(delivery, "dead_letter", [&] { inbox_->dead_letter(delivery, reason); });
     reporter_->report(Error{ErrorKind::dead_lettered, 0, reason, delivery.record->id,
                             delivery.record->name, delivery.attempt});
   }
@@ -268,6 +284,29 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
                 {"outcome", outcomes[static_cast<int>(result)]},
                 {"duration", std::chrono::duration<double>(elapsed).count()},
                 {"attempt", delivery.attempt}});
+  }
+
+  // Tells the inbox how a delivery ended. An inbox that throws is reported, and the event stays
+  // with it as it was (unfinished: a durable inbox runs it again after a restart, and stop()
+  // reports it as undelivered); the worker carries on. False when it threw.
+  template <class F>
+  bool record_outcome(const Delivery& delivery, const char* operation, F&& tell_inbox) const {
+    try {
+      tell_inbox();
+      return true;
+    } catch (const std::exception& e) {
+      report_inbox_failure(delivery, operation, e.what());
+    } catch (...) {
+      report_inbox_failure(delivery, operation, "a non-standard exception");
+    }
+    return false;
+  }
+
+  void report_inbox_failure(const Delivery& delivery, const char* operation,
+                            const char* what) const {
+    reporter_->report(Error{ErrorKind::inbox_failed, 0,
+                            std::string("inbox ") + operation + "() failed: " + what,
+                            delivery.record->id, delivery.record->name, delivery.attempt});
   }
 
   // Runs one handler; reports and returns false when it throws.
@@ -299,6 +338,7 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
   };
 
   static constexpr std::chrono::milliseconds claim_wait{200};
+  static constexpr std::chrono::milliseconds inbox_failure_pause{100};
 
   // Index that stands for on_unhandled in a retry's handler list.
   static constexpr std::size_t unhandled_index = static_cast<std::size_t>(-1);

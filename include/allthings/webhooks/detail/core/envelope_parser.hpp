@@ -29,12 +29,14 @@ namespace allthings::webhooks::detail {
 class EnvelopeParser {
  public:
   // Throws std::invalid_argument naming the field whose pointer is not a valid JSON pointer.
-  explicit EnvelopeParser(const EnvelopePaths& paths)
+  // Bodies with more than `max_depth` arrays and objects open at once are refused.
+  EnvelopeParser(const EnvelopePaths& paths, std::size_t max_depth)
       : scanner_({tokens(paths.id, "envelope.id"), tokens(paths.name, "envelope.name"),
                   tokens(paths.urn, "envelope.urn"),
                   tokens(paths.created_date, "envelope.created_date")}),
         data_path_(std::make_shared<const nlohmann::json::json_pointer>(
-            pointer(paths.data, "envelope.data"))) {}
+            pointer(paths.data, "envelope.data"))),
+        max_depth_(max_depth) {}
 
   using Result = std::variant<std::shared_ptr<EventRecord>, ErrorKind>;
 
@@ -75,8 +77,9 @@ class EnvelopeParser {
   template <class Identify>
   Result parse_json(std::string raw_body, HeaderList headers,
                     std::chrono::system_clock::time_point received_at, Identify&& identify) const {
-    auto scan = scanner_.scan(raw_body);
+    auto scan = scanner_.scan(raw_body, max_depth_);
     if (scan.shape == JsonShape::malformed) return ErrorKind::malformed_json;
+    if (scan.shape == JsonShape::too_deep) return ErrorKind::too_deeply_nested;
     if (scan.shape == JsonShape::not_an_object) return ErrorKind::not_an_object;
     EventIdentity fields{std::move(scan.values[id_field]).value_or(std::string()),
                          std::move(scan.values[name_field]).value_or(std::string())};
@@ -130,6 +133,7 @@ class EnvelopeParser {
 
   PointerScanner<field_count> scanner_;
   std::shared_ptr<const nlohmann::json::json_pointer> data_path_;
+  std::size_t max_depth_;
 };
 
 // The pointers a receiver reads JSON bodies at: its scheme's own, else Options::envelope.

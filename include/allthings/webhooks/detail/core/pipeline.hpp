@@ -25,7 +25,7 @@ class RequestPipeline {
   RequestPipeline(const Options& options, std::shared_ptr<const Scheme> scheme,
                   std::shared_ptr<Inbox> inbox, std::shared_ptr<const Reporter> reporter)
       : scheme_(std::move(scheme)),
-        parser_(envelope_for(*scheme_, options)),
+        parser_(envelope_for(*scheme_, options), options.max_json_depth),
         unsigned_policy_(options.unsigned_policy),
         clock_(options.clock),
         inbox_(std::move(inbox)),
@@ -121,6 +121,9 @@ class RequestPipeline {
         return refuse(kind, replies::malformed_json, "body is not valid JSON");
       case ErrorKind::not_an_object:
         return refuse(kind, replies::not_an_object, "body is not a JSON object");
+      case ErrorKind::too_deeply_nested:
+        return refuse(kind, replies::too_deeply_nested,
+                      "body nests arrays and objects deeper than max_json_depth");
       default:
         return refuse(ErrorKind::missing_event_name, replies::missing_event_name,
                       "the delivery has no event name where the scheme reads it");

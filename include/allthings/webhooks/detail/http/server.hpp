@@ -11,14 +11,31 @@
 #include "../../options.hpp"
 #include "../../receiver.hpp"
 #include "../../reply.hpp"
+#include "../text/ascii.hpp"
+#include "request_stream.hpp"
 #include "listener.hpp"
 
 // The cpp-httplib side of WebhookEndpoint, the same across cpp-httplib 0.11 to 0.53: only API
 // present at both ends is used.
 namespace allthings::webhooks::detail {
 
+// cpp-httplib 0.11 adds the connection's addresses as if they were request headers, next to
+// any a client sent under the same names: neither is a header the client may set for a handler
+// to trust, so neither reaches the Receiver (nor a durable inbox's file).
+inline bool is_pseudo_header(std::string_view name) {
+  for (const std::string_view pseudo : {"REMOTE_ADDR", "REMOTE_PORT", "LOCAL_ADDR", "LOCAL_PORT"}) {
+    if (equals_ignoring_case(name, pseudo)) return true;
+  }
+  return false;
+}
+
 inline HeaderList copy_headers(const httplib::Headers& headers) {
-  return HeaderList(headers.begin(), headers.end());
+  HeaderList out;
+  out.reserve(headers.size());
+  for (const auto& header : headers) {
+    if (!is_pseudo_header(header.first)) out.push_back(header);
+  }
+  return out;
 }
 
 // cpp-httplib treats route patterns as regular expressions.
@@ -33,8 +50,32 @@ inline std::string escape_regex(std::string_view text) {
 
 inline void write_reply(httplib::Response& res, const Reply& reply) {
   res.status = reply.status;
-  res.set_content(std::string(reply.body), "application/json");
   for (const auto& [name, value] : reply.headers()) res.set_header(name.c_str(), value);
+  if (!reply.close_connection || RequestStream::current() != nullptr) {
+    // GuardedServer closes the connection itself when the request was not read to its end.
+    res.set_content(std::string(reply.body), "application/json");
+    return;
+  }
+  // On an application's server (mount()), cpp-httplib 0.11 ignores a Connection: close set by
+  // a handler and reads the unread body as the next request. A content provider that writes
+  // the whole body and then reports failure makes every version close the connection once the
+  // answer is out.
+  res.set_content_provider(
+      reply.body.size(), "application/json",
+      [body = reply.body](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
+        sink.write(body.data() + offset, length);
+        return false;
+      });
+}
+
+// Why reading the body failed, as the reply to send.
+inline Reply unread_body_reply(Receiver& receiver) {
+  const auto* stream = RequestStream::current();
+  if (stream != nullptr && stream->failure() == RequestStream::Failure::timed_out) {
+    return receiver.refuse(ErrorKind::request_timeout,
+                           "request body not complete within body_timeout or read_timeout");
+  }
+  return receiver.refuse(ErrorKind::unreadable_body, "request body could not be read");
 }
 
 // A POST on the webhook path: the headers are checked before the body is read, and the body
@@ -63,10 +104,7 @@ inline void serve_post(Receiver& receiver, const httplib::Request& req, httplib:
     return write_reply(res,
                        receiver.refuse(ErrorKind::body_too_large, "body grew over max_body_bytes"));
   }
-  if (!complete) {
-    return write_reply(
-        res, receiver.refuse(ErrorKind::unreadable_body, "request body could not be read"));
-  }
+  if (!complete) return write_reply(res, unread_body_reply(receiver));
   write_reply(res, receiver.handle_body(std::move(headers), std::move(body)));
 }
 
@@ -98,10 +136,9 @@ inline void mount_routes(httplib::Server& server, std::shared_ptr<Receiver> rece
   server.Delete(route, refuse_method_with_body);
 }
 
-// The settings listen()/start() give their own server (the benchmark's ceiling uses the same).
+// The cpp-httplib settings listen()/start() give their own server, a GuardedServer (the
+// benchmark's ceiling uses the same on a plain server).
 inline void configure_server(httplib::Server& server, const Options& o) {
-  const auto threads = o.http_threads;
-  server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   server.set_payload_max_length(o.max_body_bytes);
   server.set_keep_alive_max_count(o.keep_alive_max_count);
   server.set_keep_alive_timeout(static_cast<time_t>(o.keep_alive_timeout.count()));

@@ -157,12 +157,6 @@ inline std::string check_tls(const TlsOptions&) {
 }
 #endif
 
-// The server listen()/start() serve on: HTTPS when options.tls is set.
-inline std::unique_ptr<httplib::Server> make_server(const Options& options) {
-  if (options.tls.enabled()) return make_tls_server(options.tls);
-  return std::make_unique<httplib::Server>();
-}
-
 // For WebhookEndpoint's constructor: invalid TLS options throw there, never later.
 inline void validate_tls_files(const Options& options) {
   if (!options.tls.enabled()) return;

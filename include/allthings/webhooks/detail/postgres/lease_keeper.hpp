@@ -462,10 +462,10 @@ class LeaseKeeper {
     for (const int r : order) {
       answers.claimed_ids.push_back(rows.text(r, 1));
       answers.records.push_back(rebuild_(rows.text(r, 1), rows.text(r, 2), rows.text(r, 3),
-                                         parse_or_empty<HeaderList>(rows.text(r, 4)),
+                                         headers_from_json(rows.text(r, 4)),
                                          from_millis(rows.int8(r, 5))));
       answers.attempts.push_back(static_cast<int>(rows.int8(r, 6)));
-      answers.handlers.push_back(parse_or_empty<std::vector<std::size_t>>(rows.text(r, 7)));
+      answers.handlers.push_back(handlers_from_json(rows.text(r, 7)));
     }
   }
 

@@ -45,9 +45,9 @@ class OperatorTables {
       if (!queued.is_null(0, 5)) event.next_attempt_at = from_millis(queued.int8(0, 5));
       if (!queued.is_null(0, 6)) event.finished_at = from_millis(queued.int8(0, 6));
       event.dead_letter_reason = queued.text(0, 7);
-      event.pending_handlers = parse_or_empty<std::vector<std::size_t>>(queued.text(0, 8));
+      event.pending_handlers = handlers_from_json(queued.text(0, 8));
       event.raw_body = queued.text(0, 9);
-      event.headers = parse_or_empty<HeaderList>(queued.text(0, 10));
+      event.headers = headers_from_json(queued.text(0, 10));
       return event;
     }
     const Result& completed = rows[1];

@@ -30,13 +30,15 @@ class LocalQueue {
 
   explicit LocalQueue(Ids ids) : ids_(ids) {}
 
-  enum class Added { queued, held_already, full };
+  enum class Added { queued, held_already, full, closed };
 
   // Holds the delivery's event and queues it, due now or at `due`; refused while `capacity`
-  // events are held, or (Ids::once) an event with its id is.
+  // events are held, or (Ids::once) an event with its id is, and once take_unfinished() gave
+  // the unfinished events away (nobody would run or report it).
   Added add(Delivery delivery, std::size_t capacity,
             std::optional<SteadyClock::time_point> due = std::nullopt) {
     std::lock_guard<std::mutex> lock(mutex_);
+    if (given_away_) return Added::closed;
     if (held_.size() >= capacity) return Added::full;
     if (ids_ == Ids::once && held_.count(delivery.record->id) > 0) return Added::held_already;
     // The key views the id inside the record the entry keeps alive.
@@ -99,6 +101,7 @@ class LocalQueue {
   // handed out.
   std::vector<std::shared_ptr<const EventRecord>> take_unfinished() {
     std::lock_guard<std::mutex> lock(mutex_);
+    given_away_ = true;
     std::vector<std::shared_ptr<const EventRecord>> unfinished;
     unfinished.reserve(held_.size());
     for (auto& delivery : queue_.take_all()) {
@@ -128,6 +131,7 @@ class LocalQueue {
   DeliveryQueue queue_;
   Held held_;
   bool closed_ = false;
+  bool given_away_ = false;
 };
 
 }  // namespace allthings::webhooks::detail

@@ -5,6 +5,8 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
+#include <optional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -25,9 +27,17 @@ using WallTime = std::chrono::system_clock::time_point;
 inline std::int64_t to_millis(WallTime time) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
 }
+// A damaged store may hold any number: one beyond what WallTime holds becomes its limit
+// instead of overflowing.
 inline WallTime from_millis(std::int64_t millis) {
-  return WallTime(std::chrono::duration_cast<WallTime::duration>(
-      std::chrono::milliseconds(millis)));
+  using Duration = WallTime::duration;
+  constexpr auto latest =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Duration::max()).count();
+  constexpr auto earliest =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Duration::min()).count();
+  if (millis >= latest) return WallTime::max();
+  if (millis <= earliest) return WallTime::min();
+  return WallTime(std::chrono::duration_cast<Duration>(std::chrono::milliseconds(millis)));
 }
 
 // [0,2,...], as nlohmann/json writes it, without building a json array.
@@ -58,14 +68,69 @@ inline std::string headers_to_json(const HeaderList& headers) {
   return out;
 }
 
-// A damaged column must not keep the rest of the event from running.
+// A JSON number as T, when it is an integer T holds. nlohmann's get<T>() converts a double or
+// an integer out of range with undefined behaviour, and a damaged file may hold either.
 template <class T>
-T parse_or_empty(const std::string& json_text) {
-  try {
-    return nlohmann::json::parse(json_text).get<T>();
-  } catch (const nlohmann::json::exception&) {
-    return T{};
+std::optional<T> exact_integer(const nlohmann::json& value) {
+  if (value.is_number_unsigned()) {
+    const auto v = value.get<std::uint64_t>();
+    if (v > static_cast<std::uint64_t>(std::numeric_limits<T>::max())) return std::nullopt;
+    return static_cast<T>(v);
   }
+  if (value.is_number_integer()) {
+    const auto v = value.get<std::int64_t>();
+    if (v < 0 && !std::numeric_limits<T>::is_signed) return std::nullopt;
+    if (v < 0 && v < static_cast<std::int64_t>(std::numeric_limits<T>::min())) {
+      return std::nullopt;
+    }
+    if (v > 0 && static_cast<std::uint64_t>(v) >
+                     static_cast<std::uint64_t>(std::numeric_limits<T>::max())) {
+      return std::nullopt;
+    }
+    return static_cast<T>(v);
+  }
+  return std::nullopt;
+}
+
+template <class T>
+std::optional<T> integer_member(const nlohmann::json& object, const char* key) {
+  const auto found = object.find(key);
+  if (found == object.end()) return std::nullopt;
+  return exact_integer<T>(*found);
+}
+
+// [0,2,...] read back; nullopt unless every element is an index.
+inline std::optional<std::vector<std::size_t>> handlers_from_json(const nlohmann::json& json) {
+  if (!json.is_array()) return std::nullopt;
+  std::vector<std::size_t> handlers;
+  handlers.reserve(json.size());
+  for (const auto& element : json) {
+    const auto index = exact_integer<std::size_t>(element);
+    if (!index) return std::nullopt;
+    handlers.push_back(*index);
+  }
+  return handlers;
+}
+
+// The pending_handlers column; a damaged one reads as empty (every matching handler runs), so
+// that it cannot keep the rest of the event from running.
+inline std::vector<std::size_t> handlers_from_json(const std::string& json_text) {
+  return handlers_from_json(nlohmann::json::parse(json_text, nullptr, false))
+      .value_or(std::vector<std::size_t>());
+}
+
+// The headers column, [["name","value"],...]; a damaged one reads as no headers.
+inline HeaderList headers_from_json(const std::string& json_text) {
+  const auto json = nlohmann::json::parse(json_text, nullptr, false);
+  HeaderList headers;
+  if (!json.is_array()) return headers;
+  for (const auto& pair : json) {
+    if (!pair.is_array() || pair.size() != 2 || !pair[0].is_string() || !pair[1].is_string()) {
+      return {};
+    }
+    headers.emplace_back(pair[0].get<std::string>(), pair[1].get<std::string>());
+  }
+  return headers;
 }
 
 // The record as it was accepted: the envelope is parsed again from the stored body, the way

@@ -32,15 +32,11 @@
 
 #include "../text/json_text.hpp"
 
+#include "outcome_record.hpp"
 #include "schema.hpp"
 #include "store.hpp"
 
 namespace allthings::webhooks::detail {
-
-struct LoggedOutcome {
-  std::uint64_t seq = 0;
-  Outcome outcome;
-};
 
 class OutcomeLog {
  public:
@@ -99,11 +95,13 @@ class OutcomeLog {
     std::lock_guard<std::mutex> lock(mutex_);
     std::string frame;
     try {
-      frame = encode(next_seq_, outcome);
+      frame = outcome_record::encode(next_seq_, outcome);
     } catch (const nlohmann::json::exception&) {
       return false;  // replacing the bytes would log an id that matches no event
     }
-    if (frame.size() - frame_header_bytes > max_record_bytes) return false;
+    if (frame.size() - outcome_record::frame_header_bytes > outcome_record::max_record_bytes) {
+      return false;
+    }
     File& file = files_[current_];
     if (!write_all(file, frame)) return false;
     file.last_seq = next_seq_;
@@ -147,8 +145,6 @@ class OutcomeLog {
     bool torn = false;           // ends in a partial record that could not be cut off
   };
 
-  static constexpr std::uint32_t max_record_bytes = 1u << 20;
-  static constexpr std::size_t frame_header_bytes = 8;
   static constexpr std::uint64_t truncate_at_bytes = 64 * 1024;
 
   [[noreturn]] void fail(const std::string& path, const char* what) {
@@ -168,68 +164,6 @@ class OutcomeLog {
     }
   }
 
-  // FNV-1a: enough to tell a torn or overwritten record from a whole one.
-  static std::uint32_t checksum(const char* data, std::size_t size) {
-    std::uint32_t hash = 2166136261u;
-    for (std::size_t i = 0; i < size; ++i) {
-      hash = (hash ^ static_cast<unsigned char>(data[i])) * 16777619u;
-    }
-    return hash;
-  }
-
-  static void put_u32(std::string& out, std::uint32_t value) {
-    for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
-  }
-  static std::uint32_t get_u32(const char* in) {
-    std::uint32_t value = 0;
-    for (int i = 0; i < 4; ++i) {
-      value |= std::uint32_t{static_cast<unsigned char>(in[i])} << (8 * i);
-    }
-    return value;
-  }
-
-  // length (4 bytes, little-endian) | checksum of the payload (4) | payload (JSON). The JSON
-  // is written directly: a nlohmann object took a dozen heap allocations on every worker for
-  // every outcome. Throws nlohmann::json::exception when the id or reason is not UTF-8.
-  static std::string encode(std::uint64_t seq, const Outcome& outcome) {
-    std::string text = "{\"seq\":" + std::to_string(seq) +
-                       ",\"kind\":" + std::to_string(static_cast<int>(outcome.kind)) + ",\"id\":";
-    append_json_string(text, outcome.id);
-    text += ",\"attempt\":" + std::to_string(outcome.attempt) +
-            ",\"handlers\":" + handlers_to_json(outcome.handlers) +
-            ",\"at\":" + std::to_string(to_millis(outcome.at));
-    if (!outcome.reason.empty()) {
-      text += ",\"reason\":";
-      append_json_string(text, outcome.reason);
-    }
-    text += '}';
-    std::string frame;
-    frame.reserve(frame_header_bytes + text.size());
-    put_u32(frame, static_cast<std::uint32_t>(text.size()));
-    put_u32(frame, checksum(text.data(), text.size()));
-    frame += text;
-    return frame;
-  }
-
-  static bool decode(const std::string& text, LoggedOutcome& record) {
-    const auto payload = nlohmann::json::parse(text, nullptr, false);
-    if (!payload.is_object()) return false;
-    try {
-      record.seq = payload.at("seq").get<std::uint64_t>();
-      const auto kind = payload.at("kind").get<int>();
-      if (kind < 0 || kind > static_cast<int>(Outcome::Kind::dead_letter)) return false;
-      record.outcome.kind = static_cast<Outcome::Kind>(kind);
-      record.outcome.id = payload.at("id").get<std::string>();
-      record.outcome.attempt = payload.at("attempt").get<int>();
-      record.outcome.handlers = payload.at("handlers").get<std::vector<std::size_t>>();
-      record.outcome.at = from_millis(payload.at("at").get<std::int64_t>());
-      record.outcome.reason = payload.value("reason", std::string());
-      return true;
-    } catch (const nlohmann::json::exception&) {
-      return false;
-    }
-  }
-
   static void read_file(const File& file, std::vector<LoggedOutcome>& records) {
     struct stat status {};
     if (::fstat(file.fd, &status) != 0) fail_read(file);
@@ -245,17 +179,7 @@ class OutcomeLog {
       have += static_cast<std::size_t>(got);
     }
     bytes.resize(have);
-    constexpr auto header = frame_header_bytes;
-    for (std::size_t at = 0; bytes.size() - at >= header;) {
-      const auto length = get_u32(bytes.data() + at);
-      if (length > max_record_bytes || length > bytes.size() - at - header) break;
-      const std::string text = bytes.substr(at + header, length);
-      if (checksum(text.data(), text.size()) != get_u32(bytes.data() + at + 4)) break;
-      LoggedOutcome record;
-      if (!decode(text, record)) break;
-      records.push_back(std::move(record));
-      at += header + length;
-    }
+    outcome_record::read_frames(bytes, records);
   }
 
   // Under mutex_.

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <utility>
@@ -239,9 +240,9 @@ class SqliteInboxStore {
     }
     if (!row.is_null(6)) event.finished_at = from_millis(row.integer(6));
     event.dead_letter_reason = row.text(7);
-    event.pending_handlers = parse_or_empty<std::vector<std::size_t>>(row.text(8));
+    event.pending_handlers = handlers_from_json(row.text(8));
     event.raw_body = row.text(9);
-    event.headers = parse_or_empty<HeaderList>(row.text(10));
+    event.headers = headers_from_json(row.text(10));
     return event;
   }
 

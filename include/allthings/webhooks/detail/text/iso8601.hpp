@@ -58,12 +58,18 @@ inline std::optional<std::chrono::system_clock::time_point> parse_iso8601(std::s
     return std::nullopt;
   }
   if (pos != s.size()) return std::nullopt;
-  const long long days = days_from_civil(year, static_cast<unsigned>(month),
-                                         static_cast<unsigned>(day));
+  const long long days =
+      days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
   const long long seconds = days * 86400 + hour * 3600LL + minute * 60LL + second - offset_seconds;
-  return std::chrono::system_clock::time_point(
-      std::chrono::duration_cast<std::chrono::system_clock::duration>(
-          std::chrono::seconds(seconds) + std::chrono::microseconds(micros)));
+  // system_clock counts nanoseconds in 64 bits on common platforms: years 1678 to 2262. A date
+  // outside what it holds has no time_point (converting it would overflow).
+  using Duration = std::chrono::system_clock::duration;
+  constexpr auto latest = std::chrono::duration_cast<std::chrono::seconds>(Duration::max()).count();
+  constexpr auto earliest =
+      std::chrono::duration_cast<std::chrono::seconds>(Duration::min()).count();
+  if (seconds >= latest || seconds <= earliest) return std::nullopt;  // a second spare for micros
+  return std::chrono::system_clock::time_point(std::chrono::duration_cast<Duration>(
+      std::chrono::seconds(seconds) + std::chrono::microseconds(micros)));
 }
 
 }  // namespace allthings::webhooks::detail

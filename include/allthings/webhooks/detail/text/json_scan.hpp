@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -192,7 +193,7 @@ inline std::optional<std::int64_t> decimal_magnitude(std::string_view integer,
 
 }  // namespace json_scan
 
-enum class JsonShape { malformed, not_an_object, object };
+enum class JsonShape { malformed, too_deep, not_an_object, object };
 
 template <std::size_t N>
 struct PointerValues {
@@ -217,10 +218,16 @@ class PointerScanner {
     }
   }
 
-  PointerValues<N> scan(std::string_view json) const {
-    Scan scan(pointers_, json);
+  // `max_depth`: the most arrays and objects open at once; a deeper text is too_deep as soon
+  // as the scan gets there (so too_deep may also hide a malformed rest).
+  PointerValues<N> scan(std::string_view json,
+                        std::size_t max_depth = std::numeric_limits<std::size_t>::max()) const {
+    Scan scan(pointers_, json, max_depth);
     PointerValues<N> result;
-    if (!scan.run()) return result;
+    if (!scan.run()) {
+      if (scan.too_deep()) result.shape = JsonShape::too_deep;
+      return result;
+    }
     result.shape = scan.root_is_object() ? JsonShape::object : JsonShape::not_an_object;
     result.values = std::move(scan.values());
     return result;
@@ -233,10 +240,14 @@ class PointerScanner {
   // One pass over one text.
   class Scan {
    public:
-    Scan(const Pointers& pointers, std::string_view json)
-        : pointers_(pointers), p_(json.data()), end_(json.data() + json.size()) {}
+    Scan(const Pointers& pointers, std::string_view json, std::size_t max_depth)
+        : pointers_(pointers),
+          p_(json.data()),
+          end_(json.data() + json.size()),
+          max_depth_(max_depth) {}
 
     bool root_is_object() const { return root_is_object_; }
+    bool too_deep() const { return too_deep_; }
     std::array<std::optional<std::string>, N>& values() { return values_; }
 
     // False when nlohmann::json::accept() would reject the text.
@@ -303,6 +314,10 @@ class PointerScanner {
       switch (*p_) {
         case '{':
         case '[': {
+          if (containers_.size() >= max_depth_) {
+            too_deep_ = true;
+            return false;
+          }
           if (containers_.empty()) root_is_object_ = *p_ == '{';
           containers_.push(*p_ == '[' ? Container::array : Container::object);
           const Mask deeper = mask & ~here;
@@ -570,7 +585,9 @@ class PointerScanner {
     SmallStack<PathLevel, 8> path_;  // the outermost levels, as long as they lead to a pointer
     std::array<std::optional<std::string>, N> values_;
     std::string scratch_;  // an escaped key on the way to a pointer
+    const std::size_t max_depth_;
     bool root_is_object_ = false;
+    bool too_deep_ = false;
   };
 
   Pointers pointers_;
