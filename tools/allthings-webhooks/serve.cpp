@@ -143,7 +143,8 @@ int serve(const ServeArgs& args) {
   options.log = json_lines_log(std::cerr);
   options.log_level = log_level(args.log_level);
 
-  WebhookEndpoint endpoint(options, location.open_for_receiver());
+  const auto inbox = location.open_for_receiver();
+  WebhookEndpoint endpoint(options, inbox);
   const auto timeout = std::chrono::milliseconds(args.handler_timeout_ms);
   if (args.print) {
     auto output = std::make_shared<std::mutex>();
@@ -176,13 +177,16 @@ int serve(const ServeArgs& args) {
             << "://" << host << ':' << bound << args.path << std::endl;
   endpoint.wait();
 
-  if (*undelivered > 0) {
-    if (location.durable()) {
-      std::cerr << "allthings-webhooks serve: " << *undelivered
-                << " event(s) not handled before exiting stay in the inbox and run at the next "
-                   "start\n";
-      return 0;
+  // A durable inbox keeps what was not handled; say so, since the next start will run it.
+  if (auto* operations = dynamic_cast<InboxOperations*>(inbox.get())) {
+    const auto pending = operations->count(StoredState::pending);
+    if (pending > 0) {
+      std::cerr << "allthings-webhooks serve: " << pending
+                << " event(s) not handled yet stay in the inbox and run at the next start\n";
     }
+    return 0;
+  }
+  if (*undelivered > 0) {
     std::cerr << "allthings-webhooks serve: " << *undelivered
               << " acknowledged event(s) were not handled before exiting and are lost (memory "
                  "inbox)\n";
