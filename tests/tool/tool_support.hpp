@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -125,9 +126,12 @@ inline Run run_tool(const std::vector<std::string>& args, const std::string& inp
 // from the line it writes once listening.
 class Server {
  public:
+  // The test's secret unless `args` names a secret of their own.
   explicit Server(std::vector<std::string> args) {
-    args.insert(args.begin(), {"serve", "--listen", "127.0.0.1:0", "--secret-env", secret_env,
-                               "--drain-delay-ms", "0"});
+    if (std::find(args.begin(), args.end(), "--secret-env") == args.end()) {
+      args.insert(args.begin(), {"--secret-env", secret_env});
+    }
+    args.insert(args.begin(), {"serve", "--listen", "127.0.0.1:0", "--drain-delay-ms", "0"});
     write_file(dir_.file("stdin"), "");
     pid_ = spawn_tool(args, dir_.file("stdin"), dir_.file("stdout"), dir_.file("stderr"));
     const std::string marker = "listening on ";

@@ -45,7 +45,7 @@ inline std::string delivery_body(const Scheme& scheme, const std::string& id,
     put(envelope.data, data);
   }
   if (!put(envelope.id, id)) body["id"] = id;
-  put(envelope.name, name);
+  if (!name.empty()) put(envelope.name, name);
   return body.dump();
 }
 

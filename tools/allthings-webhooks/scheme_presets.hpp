@@ -19,13 +19,16 @@ struct SchemePreset {
   std::string placeholder_secret;
   // Header that carries the event's name for schemes that take it from headers; send sets it.
   std::string name_header;
+  // GitHub: the header holds "issues" and the body's "action" holds "opened" of
+  // "issues.opened"; send splits the name at its first dot.
+  bool name_header_then_action = false;
 };
 
 inline const std::vector<SchemePreset>& scheme_presets() {
   static const std::vector<SchemePreset> presets{
       {"allthings", schemes::allthings, "placeholder", ""},
       {"standard-webhooks", schemes::standard_webhooks, "whsec_cGxhY2Vob2xkZXI=", ""},
-      {"github", schemes::github, "placeholder", "X-GitHub-Event"},
+      {"github", schemes::github, "placeholder", "X-GitHub-Event", true},
       {"stripe", schemes::stripe, "placeholder", ""},
       {"shopify", schemes::shopify, "placeholder", "X-Shopify-Topic"},
       {"slack", schemes::slack, "placeholder", ""},

@@ -36,8 +36,8 @@ struct SecretSources {
                                  (value == nullptr ? "not set" : "empty"));
       }
       secrets.emplace_back(value);
-      ::unsetenv(name.c_str());
     }
+    for (const auto& name : env_vars) ::unsetenv(name.c_str());
     if (!file.empty()) {
       std::ifstream in(file);
       if (!in) throw std::runtime_error("cannot read the secret file " + file);

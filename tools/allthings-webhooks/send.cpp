@@ -68,15 +68,24 @@ class Sender {
         secret_(std::move(secret)) {
     if (!args.body_file.empty()) fixed_body_ = text_or_file("@" + args.body_file, "--body");
     else data_ = parse_data(text_or_file(args.data, "--data"));
+    header_name_ = body_name_ = args.event;
+    const auto dot = args.event.find('.');
+    if (preset_.name_header_then_action) {
+      header_name_ = args.event.substr(0, dot);
+      body_name_ = dot == std::string::npos ? "" : args.event.substr(dot + 1);
+    }
   }
 
   Answer deliver(httplib::Client& client, const std::string& id) const {
-    const std::string body = fixed_body_ ? *fixed_body_ : delivery_body(*scheme_, id, args_.event, data_);
+    const std::string body =
+        fixed_body_ ? *fixed_body_ : delivery_body(*scheme_, id, body_name_, data_);
     httplib::Headers headers;
     for (auto& [name, value] : sign_body(preset_, body, secret_, signing_time(args_.timestamp))) {
       headers.emplace(name, value);
     }
-    if (!preset_.name_header.empty() && !fixed_body_) headers.emplace(preset_.name_header, args_.event);
+    if (!preset_.name_header.empty() && !fixed_body_) {
+      headers.emplace(preset_.name_header, header_name_);
+    }
     const auto started = std::chrono::steady_clock::now();
     const auto response = client.Post(url_.path, headers, body, args_.content_type);
     Answer answer;
@@ -119,6 +128,8 @@ class Sender {
   std::string secret_;
   std::optional<std::string> fixed_body_;
   nlohmann::json data_;
+  std::string header_name_;  // see SchemePreset::name_header
+  std::string body_name_;
 };
 
 int send_one(const Sender& sender, const SendArgs& args) {
