@@ -1,5 +1,5 @@
 // `inbox LOCATION list | show ID | requeue ID | requeue-all | stats`: the operator's view of a
-// durable inbox, also while a receiver runs on it (replaces examples/dead_letters.cpp). A
+// durable inbox, also while a receiver runs on it. A
 // requeued event runs again with a fresh round of attempts: soon when a receiver has the inbox
 // open, otherwise when one next starts.
 #include <ctime>
