@@ -11,6 +11,7 @@
 #endif
 
 #include <atomic>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -88,7 +89,8 @@ Outcome shut_down_under_load(const test::TempDir& dir, const Settings& settings)
       client.set_keep_alive(true);
       client.set_tcp_nodelay(true);
       client.set_connection_timeout(1, 0);
-      client.set_read_timeout(10, 0);
+      // Generous: on a loaded machine a durable commit (fsync) may take seconds.
+      client.set_read_timeout(30, 0);
       std::vector<Request> mine;
       while (!stop) {
         Request request;
@@ -125,7 +127,7 @@ Outcome shut_down_under_load(const test::TempDir& dir, const Settings& settings)
     }
   });
 
-  const bool loaded = test::eventually([&] { return acknowledged >= 300; }, 60s);
+  const bool loaded = test::eventually([&] { return acknowledged >= 300; }, 120s);
   outcome.signalled = std::chrono::steady_clock::now();
   child.signal(SIGTERM);
   const auto limit =
@@ -190,10 +192,25 @@ std::string summary(const Outcome& outcome) {
   int acknowledged = 0;
   for (const auto& request : outcome.requests) acknowledged += request.status == 200;
   const auto took = outcome.exited - outcome.signalled;
+  // Answers before the signal by status (-1: no answer), and the slowest of them: a loaded
+  // machine shows here, not in the shutdown.
+  std::map<int, int> before_signal;
+  std::chrono::steady_clock::duration slowest{};
+  for (const auto& request : outcome.requests) {
+    if (request.sent >= outcome.signalled) continue;
+    ++before_signal[request.status];
+    slowest = std::max(slowest, request.answered - request.sent);
+  }
+  std::string statuses;
+  for (const auto& [status, count] : before_signal) {
+    statuses += " " + std::to_string(status) + ":" + std::to_string(count);
+  }
+  const auto ms = [](auto d) {
+    return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
+  };
   return std::to_string(outcome.requests.size()) + " requests, " + std::to_string(acknowledged) +
-         " acknowledged; SIGTERM to exit " +
-         std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()) +
-         " ms";
+         " acknowledged; before SIGTERM" + statuses + ", slowest answer " + ms(slowest) +
+         " ms; SIGTERM to exit " + ms(took) + " ms";
 }
 
 }  // namespace

@@ -71,8 +71,9 @@ inline aw::PostgresInboxSettings settings(const std::string& schema,
   s.lease = std::chrono::seconds(3);
   s.heartbeat_interval = std::chrono::milliseconds(500);
   s.poll_interval = std::chrono::milliseconds(200);
-  s.statement_timeout = std::chrono::seconds(3);
-  s.connect_timeout = std::chrono::seconds(2);
+  // Not short: on a loaded machine creating a schema alone can take seconds (catalog fsyncs).
+  s.statement_timeout = std::chrono::seconds(10);
+  s.connect_timeout = std::chrono::seconds(5);
   return s;
 }
 

@@ -81,7 +81,7 @@ int main(int argc, char** argv) {
   settings.lease = std::chrono::milliseconds(flags["--lease-ms"]);
   settings.heartbeat_interval = std::chrono::milliseconds(flags["--heartbeat-ms"]);
   settings.poll_interval = std::chrono::milliseconds(200);
-  settings.statement_timeout = std::chrono::seconds(3);
+  settings.statement_timeout = std::chrono::seconds(10);  // see postgres_support.hpp
   settings.connect_timeout = std::chrono::seconds(2);
   auto inbox = std::make_shared<aw::PostgresInbox>(argv[1], settings);
 
