@@ -5,21 +5,6 @@
 
 namespace aw = allthings::webhooks;
 
-namespace {
-// A port nobody listens on right now (bound and released again).
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t size = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &size);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-}  // namespace
-
 TEST_CASE("a blocked handler does not delay the acknowledgement") {
   test::Server server;
   test::Latch latch;
@@ -69,7 +54,7 @@ TEST_CASE("a full queue answers 503 with Retry-After and forgets the id") {
 
 TEST_CASE("listen blocks until stop is called from another thread") {
   test::Server server;
-  const int port = free_port();
+  const int port = test::free_port();
   std::atomic<bool> returned{false};
   std::thread serving([&] {
     server.endpoint.listen("127.0.0.1", port);
