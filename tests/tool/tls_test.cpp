@@ -1,41 +1,19 @@
 // serve over HTTPS with a certificate made for the test: curl reaches the probes and posts a
 // delivery signed by `sign`; send reaches it with --cacert.
-#include <cstdio>
-#include <sys/wait.h>
-
+#include "../operations/operations_support.hpp"
 #include "tool_support.hpp"
 
-namespace {
-
-struct Shell {
-  int exit_code = -1;
-  std::string out;
-};
-
-Shell shell(const std::string& command) {
-  Shell result;
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return result;
-  char buffer[4096];
-  std::size_t n = 0;
-  while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) result.out.append(buffer, n);
-  const int status = ::pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
-
-}  // namespace
-
 TEST_CASE("serve --tls-cert --tls-key: curl and send get through over HTTPS") {
-  if (shell("command -v curl && command -v openssl").exit_code != 0) {
+  if (test::run_command("command -v curl && command -v openssl").exit_code != 0) {
     MESSAGE("curl or openssl not installed: skipping");
     return;
   }
   test::ScratchDir dir;
   const auto cert = dir.file("cert.pem");
   const auto key = dir.file("key.pem");
-  REQUIRE(shell("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost "
-                "-addext subjectAltName=IP:127.0.0.1 -keyout " + key + " -out " + cert)
+  REQUIRE(test::run_command("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost "
+                            "-addext subjectAltName=IP:127.0.0.1 -keyout " +
+                            key + " -out " + cert)
               .exit_code == 0);
   const auto done = dir.file("done");
   test::Server server({"--tls-cert", cert, "--tls-key", key, "--exec", "cat >> " + done});
@@ -43,8 +21,9 @@ TEST_CASE("serve --tls-cert --tls-key: curl and send get through over HTTPS") {
 
   const std::string base = "https://127.0.0.1:" + std::to_string(server.port());
   const std::string curl = "curl -s -S --max-time 10 --cacert " + cert + " ";
-  CHECK(shell(curl + "-o /dev/null -w '%{http_code}' " + base + "/readyz").out == "200");
-  CHECK(test::contains(shell(curl + base + "/metrics").out, "allthings_webhooks_"));
+  CHECK(test::run_command(curl + "-o /dev/null -w '%{http_code}' " + base + "/readyz").output ==
+        "200");
+  CHECK(test::contains(test::run_command(curl + base + "/metrics").output, "allthings_webhooks_"));
 
   const std::string body = R"({"event":{"id":"tls-1","name":"ticket.created","data":{}}})";
   test::write_file(dir.file("body.json"), body);
@@ -57,10 +36,12 @@ TEST_CASE("serve --tls-cert --tls-key: curl and send get through over HTTPS") {
     curl_headers += "-H '" + headers.out.substr(at, end - at) + "' ";
     at = end + 1;
   }
-  const auto posted = shell(curl + "-o /dev/null -w '%{http_code}' -H 'Content-Type: "
-                                   "application/json' " + curl_headers + "--data-binary @" +
-                            dir.file("body.json") + " " + server.url("https"));
-  CHECK(posted.out == "200");
+  const auto posted = test::run_command(curl +
+                                        "-o /dev/null -w '%{http_code}' -H 'Content-Type: "
+                                        "application/json' " +
+                                        curl_headers + "--data-binary @" + dir.file("body.json") +
+                                        " " + server.url("https"));
+  CHECK(posted.output == "200");
 
   CHECK(test::send(server.url("https"), {"--id", "tls-2", "--cacert", cert}).exit_code == 0);
   // Without trusting the certificate, send fails and says so.
