@@ -102,13 +102,26 @@ TEST_CASE("a recovered event accepted before a restart runs after it, still mark
   CHECK(event->urn() == "urn:x");
   CHECK(event->created_date() == "2026-01-01T00:00:00Z");
   CHECK(event->data() == nlohmann::json{{"title", "Leak"}});
-  // A sender cannot make a live delivery look recovered.
+  r.receiver.stop();
+}
+
+TEST_CASE("a sender cannot make a live delivery look recovered, also after a restart") {
+  test::TempDir dir;
+  const auto path = dir.file("inbox.db");
   const auto body = aw::testing::envelope_body("e-2", "ticket.created", {});
-  auto headers = aw::testing::sign_headers(r.receiver.options(), body, test::secret);
-  headers.emplace_back(":origin", "recovered");
-  CHECK(r.receiver.handle("POST", headers, body).status == 200);
-  REQUIRE(test::eventually([&] { return r.recorder.event_count() == 2; }));
+  {
+    aw::Receiver receiver(test::options(), std::make_shared<aw::SqliteInbox>(path));
+    auto headers = aw::testing::sign_headers(receiver.options(), body, test::secret);
+    headers.emplace_back(":origin", "recovered");
+    headers.emplace_back(":ORIGIN", "recovered");
+    CHECK(receiver.handle("POST", headers, body).status == 200);
+    receiver.stop();  // never started: the event waits in the file
+  }
+  test::RecordingReceiver r(test::options(), std::make_shared<aw::SqliteInbox>(path));
+  r.receiver.start();
+  REQUIRE(test::eventually([&] { return r.recorder.event_count() == 1; }));
   CHECK(r.event("e-2")->origin() == aw::EventOrigin::delivered);
+  CHECK(r.event("e-2")->header(":origin") == "");
   r.receiver.stop();
 }
 
