@@ -79,11 +79,15 @@ query Webhooks($filter: WebhooksFilter, $first: Int!, $after: String) {
         webhooks.push_back(read_webhook(node, "list webhooks"));
       }
       const auto info = connection.find("pageInfo");
-      if (info == connection.end() || !info->is_object() || !info->value("hasNextPage", false)) {
-        break;
+      if (info == connection.end() || !info->is_object()) break;
+      const auto more = info->find("hasNextPage");
+      const auto cursor = info->find("endCursor");
+      if (more == info->end() || !more->is_boolean() || !more->get<bool>()) break;
+      if (cursor == info->end() || !cursor->is_string() ||
+          cursor->get_ref<const std::string&>().empty()) {
+        throw WebhooksApiError("webhooks api list webhooks: hasNextPage without an endCursor", 200);
       }
-      after = info->value("endCursor", std::string());
-      if (after.get<std::string>().empty()) break;
+      after = *cursor;
     }
     return webhooks;
   }
