@@ -92,7 +92,7 @@ class TokenSource {
     if (json.contains("expires_in") && json["expires_in"].is_number()) {
       lifetime = json["expires_in"].get<long long>();
     }
-    const long long margin = lifetime > 60 ? 30 : lifetime / 4;
+    const long long margin = lifetime > 60 ? 30 : lifetime / 2;
     refresh_at_ = now + std::chrono::seconds(lifetime - margin);
   }
 
