@@ -243,7 +243,7 @@ int main(int argc, char** argv) {
   if (args.size() >= 2 && args[0] == "--serve") {
     const auto variant = bench::variant_named(args[1]);
     if (!variant) return 2;
-    return bench::serve(*variant, 10000, "");
+    return bench::serve(*variant, 10000, bench::ServeTarget{});
   }
   Flags flags;
   for (std::size_t i = 0; i < args.size(); ++i) {

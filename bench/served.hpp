@@ -285,7 +285,7 @@ class EndpointServer final : public ServedVariant {
 };
 
 inline std::unique_ptr<ServedVariant> make_served(Variant variant, std::size_t events,
-                                                  const ServeTarget& target) {
+                                                  [[maybe_unused]] const ServeTarget& target) {
   const aw::Options options = default_options();
   switch (variant) {
     case Variant::ceiling:

@@ -77,6 +77,24 @@ TEST_CASE("request head: the limits refuse as soon as they are crossed") {
   CHECK(scan(line + fields.substr(0, 5 * 7) + "\r\n").state == RequestHead::State::complete);
 }
 
+TEST_CASE("request head: the blank line counts against the head budget") {
+  // Found by the request_head fuzzer: fields ending just within the budget, then the blank line
+  // past it, made a head of max_head + 2 bytes complete.
+  for (std::size_t over : {0, 1, 2}) {
+    CAPTURE(over);
+    const std::size_t field_bytes = limits.max_head - line.size() - 2 + over;  // with its CRLF
+    const std::string field = "A: " + std::string(field_bytes - 5, 'a') + "\r\n";
+    const auto head = scan(line + field + "\r\n");
+    if (over == 0) {
+      CHECK(head.state == RequestHead::State::complete);
+      CHECK(head.size == limits.max_head);
+    } else {
+      REQUIRE(head.state == RequestHead::State::refused);
+      CHECK(head.refusal == aw::ErrorKind::header_too_large);
+    }
+  }
+}
+
 TEST_CASE("request head: what cpp-httplib versions would read differently is refused") {
   const std::vector<std::string> refused = {
       "POST / HTTP/1.1\nHost: x\r\n\r\n",                                    // bare LF

@@ -7,7 +7,7 @@ vcpkg_from_github(
     HEAD_REF main
 )
 
-# Header-only: one configuration is enough.
+# Header-only, and the tool is a release program: one configuration is enough.
 set(VCPKG_BUILD_TYPE release)
 
 vcpkg_check_features(OUT_FEATURE_OPTIONS FEATURE_OPTIONS
@@ -15,6 +15,7 @@ vcpkg_check_features(OUT_FEATURE_OPTIONS FEATURE_OPTIONS
         durable CMAKE_REQUIRE_FIND_PACKAGE_SQLite3
         postgres CMAKE_REQUIRE_FIND_PACKAGE_PostgreSQL
         reconcile ALLTHINGS_WEBHOOKS_RECONCILE
+        tool ALLTHINGS_WEBHOOKS_BUILD_TOOL
     INVERTED_FEATURES
         durable CMAKE_DISABLE_FIND_PACKAGE_SQLite3
         postgres CMAKE_DISABLE_FIND_PACKAGE_PostgreSQL
@@ -34,6 +35,10 @@ vcpkg_cmake_configure(
 vcpkg_cmake_install()
 vcpkg_cmake_config_fixup(PACKAGE_NAME allthings_webhooks CONFIG_PATH share/cmake/allthings_webhooks)
 vcpkg_fixup_pkgconfig()
+if("tool" IN_LIST FEATURES)
+    # vcpkg keeps programs in tools/<port>, not bin.
+    vcpkg_copy_tools(TOOL_NAMES allthings-webhooks AUTO_CLEAN)
+endif()
 
 file(REMOVE_RECURSE "${CURRENT_PACKAGES_DIR}/debug")
 file(INSTALL "${CMAKE_CURRENT_LIST_DIR}/usage" DESTINATION "${CURRENT_PACKAGES_DIR}/share/${PORT}")

@@ -81,7 +81,7 @@ TEST_CASE("a running receiver picks up dead letters that another process requeue
   give_up_next(receiver, 5);
   give_up_next(receiver, 5);
 
-  aw::SqliteInboxFile tool(path);  // what the dead_letters tool uses, in its own process
+  aw::SqliteInboxFile tool(path);  // what `allthings-webhooks inbox` uses, in its own process
   // Another process sees outcomes once the receiver commits them (maintenance_interval).
   REQUIRE(test::eventually([&] { return tool.dead_letters().size() == 2; }));
   CHECK(tool.requeue_all() == 2);

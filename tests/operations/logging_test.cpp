@@ -16,10 +16,18 @@ namespace {
 // Collects what a JSON Lines writer wrote, line by line, parsed.
 class LogCapture {
  public:
-  aw::LogHandler handler() { return aw::json_lines_log(stream_); }
+  // The writer's own lock guards the stream only against other writers: reading it while a
+  // worker writes needs one lock around both.
+  aw::LogHandler handler() {
+    return [this, write = aw::json_lines_log(stream_)](aw::LogLevel level, std::string_view message,
+                                                       const std::vector<aw::LogField>& fields) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      write(level, message, fields);
+    };
+  }
 
   std::vector<std::string> lines() {
-    std::lock_guard<std::mutex> lock(mutex_);  // the writer is done when asked
+    std::lock_guard<std::mutex> lock(mutex_);
     std::vector<std::string> out;
     std::istringstream in(stream_.str());
     for (std::string line; std::getline(in, line);) out.push_back(line);

@@ -4,7 +4,7 @@
 # portfile passes; the others check what the real ones would need and move files where the
 # real ones would (without rewriting paths, so the tree is checked, not built against).
 #   -D PORT_DIR=... SOURCE_DIR=... BINARY_DIR=... GENERATOR=... INITIAL_CACHE=...
-#   -D PROJECT_VERSION=... FEATURES=core[;durable][;postgres][;reconcile]
+#   -D PROJECT_VERSION=... FEATURES=core[;durable][;postgres][;reconcile][;tool]
 cmake_minimum_required(VERSION 3.16...3.31)
 include("${CMAKE_CURRENT_LIST_DIR}/steps.cmake")
 
@@ -83,7 +83,7 @@ endfunction()
 
 function(vcpkg_cmake_install)
   package_test_step("build and install" "${CMAKE_COMMAND}" --build "${BINARY_DIR}/build"
-                    --config Release --target install)
+                    --config Release --target install --parallel 2)
 endfunction()
 
 function(vcpkg_cmake_config_fixup)
@@ -109,6 +109,22 @@ function(vcpkg_fixup_pkgconfig)
       message(FATAL_ERROR "${pc_file} is not relocatable: ${prefix_line}")
     endif()
   endforeach()
+endfunction()
+
+# Moves the programs from bin to tools/<port>, and removes bin once empty (AUTO_CLEAN).
+function(vcpkg_copy_tools)
+  cmake_parse_arguments(PARSE_ARGV 0 arg "AUTO_CLEAN" "" "TOOL_NAMES")
+  file(MAKE_DIRECTORY "${CURRENT_PACKAGES_DIR}/tools/${PORT}")
+  foreach(name IN LISTS arg_TOOL_NAMES)
+    if(NOT EXISTS "${CURRENT_PACKAGES_DIR}/bin/${name}")
+      message(FATAL_ERROR "vcpkg_copy_tools: no bin/${name} was installed")
+    endif()
+    file(RENAME "${CURRENT_PACKAGES_DIR}/bin/${name}" "${CURRENT_PACKAGES_DIR}/tools/${PORT}/${name}")
+  endforeach()
+  file(GLOB left_in_bin "${CURRENT_PACKAGES_DIR}/bin/*")
+  if(arg_AUTO_CLEAN AND NOT left_in_bin)
+    file(REMOVE_RECURSE "${CURRENT_PACKAGES_DIR}/bin")
+  endif()
 endfunction()
 
 function(vcpkg_install_copyright)
@@ -157,6 +173,12 @@ if("reconcile" IN_LIST FEATURES)
 elseif(EXISTS "${root}/${reconcile_targets}")
   message(FATAL_ERROR "without the reconcile feature the port installs ${reconcile_targets}")
 endif()
+set(tool tools/${PORT}/allthings-webhooks)
+if("tool" IN_LIST FEATURES)
+  list(APPEND expected ${tool})
+elseif(EXISTS "${root}/${tool}")
+  message(FATAL_ERROR "without the tool feature the port installs ${tool}")
+endif()
 foreach(path IN LISTS expected)
   if(NOT EXISTS "${root}/${path}")
     message(FATAL_ERROR "the port does not install ${path}")
@@ -167,6 +189,9 @@ foreach(path IN ITEMS debug bin share/cmake)
     message(FATAL_ERROR "a header-only port leaves ${path} behind")
   endif()
 endforeach()
+if("tool" IN_LIST FEATURES)
+  package_test_step("the installed tool answers --help" "${root}/${tool}" --help)
+endif()
 
 file(READ "${root}/share/${PORT}/copyright" copyright)
 file(READ "${SOURCE_DIR}/LICENSE" license)

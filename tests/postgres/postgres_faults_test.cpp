@@ -6,6 +6,7 @@
 #include <future>
 #include <thread>
 
+#include "../operations/operations_support.hpp"
 #include "postgres_support.hpp"
 
 namespace aw = allthings::webhooks;
@@ -47,6 +48,8 @@ TEST_CASE("postgres: with the server stopped deliveries get 503 and Retry-After,
   CHECK(std::chrono::steady_clock::now() - started < 5s);
   CHECK(receiving.recorder.saw_error(aw::ErrorKind::inbox_unavailable));
   CHECK_FALSE(inbox->last_error().empty());
+  // Load balancers route elsewhere while the database is away.
+  CHECK(std::string(receiving.endpoint.readiness().reason) == "inbox_unavailable");
 
   server->start();
   // The sender's retry: new, since the refused delivery left no trace; it runs.
@@ -56,6 +59,28 @@ TEST_CASE("postgres: with the server stopped deliveries get 503 and Retry-After,
   CHECK(test::eventually([&] { return receiving.recorder.event_count() == 2; }, 20s));
   CHECK(receiving.recorder.events().back().id() == "evt-during");
   CHECK(inbox->stats().reconnects >= 1);
+  CHECK(receiving.endpoint.readiness().ready);
+}
+
+TEST_CASE("postgres: commits are in the metrics, which promtool accepts") {
+  auto* server = test::pg::server_or_skip();
+  if (server == nullptr) return;
+  auto inbox = std::make_shared<aw::PostgresInbox>(server->conninfo(),
+                                                   test::pg::settings(test::pg::fresh_schema()));
+  test::Server receiving(test::options(), inbox);
+  receiving.endpoint.on_any([&](const aw::Event& e) { receiving.recorder.event(e); });
+  receiving.start();
+  for (const char* id : {"a", "b", "c"}) {
+    REQUIRE(test::status_of(receiving.post_signed(test::body(id))) == 200);
+  }
+  const auto m = receiving.endpoint.metrics();
+  REQUIRE(m.inbox_commits);
+  CHECK(m.inbox_commits->batch_size.sum == 3);  // every accepted event was stored once
+  CHECK(m.inbox_commits->duration.count >= m.inbox_commits->batch_size.count);
+  CHECK(m.ready);
+  const auto text = aw::to_prometheus_text(m);
+  CHECK(text.find("\nallthings_webhooks_inbox_commit_batch_size_sum 3\n") != std::string::npos);
+  test::promtool_accepts(text);
 }
 
 TEST_CASE("postgres: a statement that outlives statement_timeout answers 503, and the event leaves "

@@ -151,6 +151,14 @@ class PostgresInbox final : public Inbox, public InboxOperations, public CursorS
 
   bool orders_by_key() const override { return true; }
 
+  // What /readyz and /metrics show of the database: whether the latest commit of accepted
+  // events succeeded, and how long commits take and how many events each stored.
+  bool writable() const override { return !committer_ || committer_->writable(); }
+  std::optional<InboxCommitMetrics> commit_metrics() const override {
+    if (!committer_) return std::nullopt;
+    return committer_->commit_metrics();
+  }
+
   // The operator's interface on this inbox's tables. A requeued event is claimed at once.
   std::vector<DeadLetter> dead_letters() override {
     return operate([&] { return tables_.dead_letters(); });

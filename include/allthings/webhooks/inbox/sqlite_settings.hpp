@@ -20,7 +20,7 @@ struct SqliteInboxSettings {
   // to commit them with, they get a commit of their own.
   std::size_t max_batch = 512;
   // How often completed events past the dedupe window are pruned, dead letters requeued by
-  // another process (e.g. the dead_letters tool) are picked up, and logged outcomes are
+  // another process (e.g. `allthings-webhooks inbox`) are picked up, and logged outcomes are
   // committed when no accepts came to carry them.
   std::chrono::milliseconds maintenance_interval{1000};
   // Most rows one maintenance transaction deletes, so pruning never holds up accepts for long.

@@ -125,6 +125,10 @@ class RequestHeadScanner {
           }
           if (line.empty()) return refused(ErrorKind::malformed_request, "empty request line");
         } else if (line.empty()) {
+          // The blank line counts too: a head that ends past the budget is refused.
+          if (line_start_ > limits_.max_head) {
+            return refused(ErrorKind::header_too_large, "request head too large");
+          }
           return finished();
         } else {
           if (++fields_ > limits_.max_fields) {

@@ -8,6 +8,7 @@
 // SqliteCommitter's group commit; with more than one writer, a batch is written while the one
 // before waits for its flush, and the server flushes both with one write of the log.
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -25,7 +26,9 @@
 
 #include "../../inbox.hpp"
 #include "../../inbox/postgres_settings.hpp"
+#include "../../metrics.hpp"
 #include "../../options.hpp"
+#include "../core/histogram.hpp"
 #include "../queue/stored_form.hpp"
 #include "session.hpp"
 #include "statements.hpp"
@@ -95,6 +98,14 @@ class AcceptCommitter {
     return write.result;
   }
 
+  // False while the latest commit failed (database down, statement timeout): readiness
+  // turns 503 until a commit succeeds again.
+  bool writable() const { return writable_.load(std::memory_order_relaxed); }
+
+  InboxCommitMetrics commit_metrics() const {
+    return {commit_duration_.snapshot(seconds_per_ns), batch_size_.snapshot(1.0)};
+  }
+
   PostgresInboxStats stats() const {
     std::lock_guard<std::mutex> lock(mutex_);
     PostgresInboxStats stats = stats_;
@@ -131,7 +142,11 @@ class AcceptCommitter {
       accepts_.erase(accepts_.begin(), accepts_.begin() + static_cast<std::ptrdiff_t>(take));
       lock.unlock();
       std::string failure;
+      const auto commit_started = std::chrono::steady_clock::now();
       const std::size_t stored = commit(session, batch, failure);
+      commit_duration_.observe(std::chrono::steady_clock::now() - commit_started);
+      if (stored > 0) batch_size_.observe(stored);
+      writable_.store(failure.empty(), std::memory_order_relaxed);
       if (stored > 0 && on_new_events_) on_new_events_();
       lock.lock();
       if (!failure.empty()) last_error_ = failure;
@@ -233,6 +248,9 @@ class AcceptCommitter {
   }
 
   std::vector<Session> sessions_;  // each used by its own writer thread only
+  std::atomic<bool> writable_{true};
+  DurationHistogram commit_duration_{duration_bounds_ns};
+  CountHistogram batch_size_{count_bounds};
   const InboxSql& sql_;
   const std::size_t max_batch_;
   const std::string replica_;
