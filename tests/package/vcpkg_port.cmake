@@ -4,7 +4,7 @@
 # portfile passes; the others check what the real ones would need and move files where the
 # real ones would (without rewriting paths, so the tree is checked, not built against).
 #   -D PORT_DIR=... SOURCE_DIR=... BINARY_DIR=... GENERATOR=... INITIAL_CACHE=...
-#   -D PROJECT_VERSION=... FEATURES=core[;durable][;postgres][;tool]
+#   -D PROJECT_VERSION=... FEATURES=core[;durable][;postgres][;reconcile][;tool]
 cmake_minimum_required(VERSION 3.16...3.31)
 include("${CMAKE_CURRENT_LIST_DIR}/steps.cmake")
 
@@ -166,6 +166,12 @@ if("postgres" IN_LIST FEATURES)
   list(APPEND expected ${postgres_targets})
 elseif(EXISTS "${root}/${postgres_targets}")
   message(FATAL_ERROR "without the postgres feature the port installs ${postgres_targets}")
+endif()
+set(reconcile_targets share/allthings_webhooks/allthings_webhooksReconcileTargets.cmake)
+if("reconcile" IN_LIST FEATURES)
+  list(APPEND expected ${reconcile_targets})
+elseif(EXISTS "${root}/${reconcile_targets}")
+  message(FATAL_ERROR "without the reconcile feature the port installs ${reconcile_targets}")
 endif()
 set(tool tools/${PORT}/allthings-webhooks)
 if("tool" IN_LIST FEATURES)

@@ -26,6 +26,10 @@ Command add_send(CLI::App& app);
 Command add_sign(CLI::App& app);
 Command add_verify(CLI::App& app);
 Command add_inbox(CLI::App& app);
+#if ALLTHINGS_WEBHOOKS_TOOL_WITH_RECONCILE
+Command add_reconcile(CLI::App& app);
+Command add_webhooks(CLI::App& app);
+#endif
 
 // A repeatable option that takes exactly one value each time it is given, so that it never
 // swallows the positional argument after it.

@@ -28,6 +28,24 @@ inline std::optional<std::string_view> find_header(const HeaderList& headers,
   return std::nullopt;
 }
 
+// Where an event came from: pushed to us by the sender (and verified), or read back from the
+// sender's delivery history over its authenticated API (see reconcile/reconciler.hpp).
+enum class EventOrigin { delivered, recovered };
+
+inline const char* to_string(EventOrigin origin) {
+  return origin == EventOrigin::recovered ? "recovered" : "delivered";
+}
+
+// Durable inboxes store a recovered event's origin as this header with the value "recovered"
+// (they keep headers, so no schema change). The leading colon makes it a name no HTTP/1.1
+// request can carry; the Receiver drops it from requests anyway, so a sender cannot forge it.
+inline constexpr std::string_view origin_header = ":origin";
+
+inline EventOrigin origin_from_headers(const HeaderList& headers) {
+  const auto value = find_header(headers, origin_header);
+  return value && *value == "recovered" ? EventOrigin::recovered : EventOrigin::delivered;
+}
+
 // What one verified delivery carried. Built once on the HTTP thread, then shared read-only by
 // every handler and retry of the event.
 struct EventRecord {
@@ -38,6 +56,7 @@ struct EventRecord {
   std::string raw_body;
   HeaderList headers;
   std::chrono::system_clock::time_point received_at;
+  EventOrigin origin = EventOrigin::delivered;
   // Where data() sits in raw_body; null: the body's root.
   std::shared_ptr<const nlohmann::json::json_pointer> data_path;
 
@@ -105,6 +124,8 @@ class Event {
     return std::string(find_header(record_->headers, name).value_or(std::string_view()));
   }
   std::chrono::system_clock::time_point received_at() const { return record_->received_at; }
+  // delivered (pushed by the sender) or recovered (read back by a Reconciler).
+  EventOrigin origin() const { return record_->origin; }
   // 1 for the first delivery to handlers, 2 for the first retry, and so on.
   int attempt() const { return attempt_; }
 

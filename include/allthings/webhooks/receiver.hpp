@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -14,6 +15,7 @@
 #include "detail/core/admission_gate.hpp"
 #include "detail/core/counters.hpp"
 #include "detail/core/dispatcher.hpp"
+#include "detail/core/envelope_parser.hpp"
 #include "detail/core/handler_registry.hpp"
 #include "detail/core/metrics_snapshot.hpp"
 #include "detail/core/pipeline.hpp"
@@ -29,6 +31,7 @@
 #include "logging.hpp"
 #include "metrics.hpp"
 #include "options.hpp"
+#include "recovered_event.hpp"
 #include "reply.hpp"
 #include "scheme.hpp"
 #include "stats.hpp"
@@ -149,10 +152,46 @@ class Receiver {
     for (auto& header : headers) {
       for (char& c : header.first) c = detail::lower_ascii(c);
     }
+    // Only accept_recovered() may mark an event recovered.
+    headers.erase(std::remove_if(headers.begin(), headers.end(),
+                                 [](const auto& h) { return h.first == origin_header; }),
+                  headers.end());
     Reply reply = pipeline_.handle(std::move(body), std::move(headers));
     counters_->acknowledgement.observe(std::chrono::steady_clock::now() - started);
     return reply;
   }
+
+  // Accepts an event read back from the sender's delivery history (a Reconciler does this) the
+  // way a delivery is accepted: the same inbox, id memory and handlers, so an event that
+  // already arrived live is a duplicate and one recovered runs once, also when its live
+  // delivery races with it. There is no signature to check: the caller read it over an
+  // authenticated API. Handlers see Event::origin() == recovered. Returns unavailable once
+  // the receiver is stopping, and whatever the inbox answers otherwise.
+  Acceptance accept_recovered(const RecoveredEvent& event) {
+    const detail::AdmissionGate::Pass pass(gate_);
+    if (!pass) return Acceptance::unavailable;
+    auto record = recovered_record(event);
+    Acceptance acceptance = Acceptance::unavailable;
+    try {
+      acceptance = inbox_->accept(record);
+    } catch (...) {
+      acceptance = Acceptance::unavailable;
+    }
+    if (acceptance == Acceptance::accepted) detail::Counters::bump(counters_->accepted);
+    if (acceptance == Acceptance::duplicate) detail::Counters::bump(counters_->duplicates);
+    if (reporter_->logger().enabled(LogLevel::debug)) {
+      log(LogLevel::debug, "recovered event offered to the inbox",
+          {{"event.id", record->id},
+           {"event.name", record->name},
+           {"outcome", acceptance == Acceptance::accepted    ? "accepted"
+                       : acceptance == Acceptance::duplicate ? "duplicate"
+                                                             : "refused"}});
+    }
+    return acceptance;
+  }
+
+  // The inbox events are accepted into (a Reconciler asks it for a CursorStore).
+  const std::shared_ptr<Inbox>& inbox() const { return inbox_; }
 
   // Reports a request the transport refused itself (kind: body_too_large while reading a
   // chunked body, unreadable_body, request_timeout, request_line_too_long, header_too_large,
@@ -247,6 +286,31 @@ class Receiver {
   static std::shared_ptr<const Scheme> checked(std::shared_ptr<const Scheme> scheme) {
     if (!scheme) throw std::invalid_argument("Options.scheme built no scheme");
     return scheme;
+  }
+
+  // The event as an envelope at this receiver's JSON pointers, so that a durable inbox that
+  // parses stored bodies again after a restart finds the same id, name and data.
+  std::shared_ptr<const EventRecord> recovered_record(const RecoveredEvent& event) const {
+    const EnvelopePaths& paths = detail::envelope_for(*scheme_, options_);
+    nlohmann::json body = nlohmann::json::object();
+    using Pointer = nlohmann::json::json_pointer;
+    body[Pointer(paths.id)] = event.id;
+    body[Pointer(paths.name)] = event.name;
+    if (!event.urn.empty()) body[Pointer(paths.urn)] = event.urn;
+    if (!event.created_date.empty()) body[Pointer(paths.created_date)] = event.created_date;
+    body[Pointer(paths.data)] = event.data;
+    auto record = std::make_shared<EventRecord>();
+    record->id = event.id;
+    record->name = event.name;
+    record->urn = event.urn;
+    record->created_date = event.created_date;
+    record->raw_body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    record->headers = {{std::string(origin_header), "recovered"},
+                       {"content-type", "application/json"}};
+    record->received_at = options_.clock();
+    record->origin = EventOrigin::recovered;
+    record->data_path = std::make_shared<const Pointer>(paths.data);
+    return record;
   }
 
   static std::string_view header(const HeaderList& headers, std::string_view name) {

@@ -15,7 +15,9 @@
 #include <vector>
 
 #include "../detail/core/envelope_parser.hpp"
+#include "../cursor_store.hpp"
 #include "../detail/postgres/committer.hpp"
+#include "../detail/postgres/cursors.hpp"
 #include "../detail/postgres/inbox_setup.hpp"
 #include "../detail/postgres/lease_keeper.hpp"
 #include "../detail/postgres/listener.hpp"
@@ -46,7 +48,7 @@ namespace allthings::webhooks {
 //   every lease still held.
 // Reconnects by itself; no call waits longer than a round trip's bound (statement_timeout plus
 // 2 s, or connect_timeout) or, for an outcome, the lease.
-class PostgresInbox final : public Inbox, public InboxOperations {
+class PostgresInbox final : public Inbox, public InboxOperations, public CursorStore {
  public:
   using Settings = PostgresInboxSettings;
 
@@ -176,6 +178,20 @@ class PostgresInbox final : public Inbox, public InboxOperations {
     const auto requeued = operate([&] { return tables_.requeue_all(); });
     if (requeued > 0 && keeper_) keeper_->hint();
     return requeued;
+  }
+
+  // Cursors (a Reconciler's high-water mark) live in the inbox's schema, shared by every
+  // replica; a save is committed when it returns. Throws InboxStoreError when the database
+  // cannot be reached.
+  std::optional<std::string> load_cursor(const std::string& key) override {
+    return operate(
+        [&] { return detail::pg::load_cursor(operator_session_, settings_.schema, key); });
+  }
+  void save_cursor(const std::string& key, const std::string& value) override {
+    operate([&] {
+      detail::pg::save_cursor(operator_session_, settings_.schema, key, value);
+      return 0;
+    });
   }
 
   PostgresInboxStats stats() const {

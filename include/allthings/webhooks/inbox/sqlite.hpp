@@ -17,6 +17,9 @@
 #include "../detail/queue/local_queue.hpp"
 #include "../detail/queue/stored_form.hpp"
 #include "../detail/sqlite/committer.hpp"
+#include "../detail/sqlite/cursors.hpp"
+#include "../detail/sqlite/schema.hpp"
+#include "../cursor_store.hpp"
 #include "../inbox.hpp"
 #include "../options.hpp"
 #include "../scheme.hpp"
@@ -36,7 +39,7 @@ namespace allthings::webhooks {
 // requeued. One SqliteInbox per file at a time (a second one fails at construction); other
 // processes may inspect it and requeue dead letters through SqliteInboxFile meanwhile, and see
 // outcomes once committed (within maintenance_interval).
-class SqliteInbox final : public Inbox, public InboxOperations {
+class SqliteInbox final : public Inbox, public InboxOperations, public CursorStore {
  public:
   using Settings = SqliteInboxSettings;
 
@@ -137,6 +140,21 @@ class SqliteInbox final : public Inbox, public InboxOperations {
     return requeued;
   }
 
+  // Cursors (a Reconciler's high-water mark) live in the same file, in a table of their own
+  // written on a connection of their own: a save is committed (synchronous=FULL) when it
+  // returns. Throws InboxStoreError naming the file when it cannot be read or written.
+  std::optional<std::string> load_cursor(const std::string& key) override {
+    return with_cursor_connection([&](detail::sqlite::Connection& db) {
+      return detail::load_cursor(db, key);
+    });
+  }
+  void save_cursor(const std::string& key, const std::string& value) override {
+    with_cursor_connection([&](detail::sqlite::Connection& db) {
+      detail::save_cursor(db, key, value);
+      return 0;
+    });
+  }
+
   CommitStats commit_stats() const { return committer_->stats(); }
 
   // False while the latest commit or maintenance failed (last_error() says why).
@@ -178,6 +196,22 @@ class SqliteInbox final : public Inbox, public InboxOperations {
     if (queue_.finish(*delivery.record)) committer_->record_outcome(outcome);
   }
 
+  template <class Use>
+  auto with_cursor_connection(Use&& use)
+      -> decltype(use(std::declval<detail::sqlite::Connection&>())) {
+    std::lock_guard<std::mutex> lock(cursor_mutex_);
+    try {
+      if (!cursor_db_) {
+        cursor_db_.emplace(detail::open_inbox_database(
+            path_, {settings_.busy_timeout, 0, /*check_integrity=*/false,
+                    /*create_if_missing=*/false}));
+      }
+      return use(*cursor_db_);
+    } catch (const detail::sqlite::Error& error) {
+      throw detail::inbox_file_error(path_, std::string("cursors: ") + error.what());
+    }
+  }
+
   std::shared_ptr<const EventRecord> rebuild(const StoredEvent& stored) const {
     return detail::rebuild_record(*parser_, *scheme_, stored.id, stored.name, stored.raw_body,
                                   stored.headers, stored.received_at);
@@ -189,6 +223,8 @@ class SqliteInbox final : public Inbox, public InboxOperations {
   detail::LocalQueue queue_{detail::LocalQueue::Ids::once};
   std::unique_ptr<detail::SqliteCommitter> committer_;
   SqliteInboxFile file_;  // a second connection, for the operator's methods
+  std::mutex cursor_mutex_;
+  std::optional<detail::sqlite::Connection> cursor_db_;  // opened by the first cursor call
   std::mutex attach_mutex_;
   std::shared_ptr<const Scheme> scheme_;          // set by attach()
   std::optional<detail::EnvelopeParser> parser_;  // set by attach()

@@ -153,6 +153,7 @@ inline std::shared_ptr<const EventRecord> rebuild_record(const EnvelopeParser& p
   }
   record->id = std::move(id);
   record->name = std::move(name);
+  record->origin = origin_from_headers(record->headers);
   return record;
 }
 
