@@ -1,8 +1,10 @@
 // `reconcile` against the fake Webhooks API: a missing event is listed (--dry-run), stored in
 // a SQLite inbox and run by the next serve on it, found again as already there; with a memory
-// inbox it is printed (--print). Usage mistakes exit 2 with one line; an incomplete run exits 1.
+// inbox it is printed (--print). Usage mistakes exit 2 with one line; an incomplete run exits 1;
+// the client secret may come from a file, and a secret or CA file that fails is named.
 #include <algorithm>
 #include <chrono>
+#include <fstream>
 
 #include "api_fake.hpp"
 
@@ -107,4 +109,46 @@ TEST_CASE("reconcile: usage mistakes exit 2, a missing secret and an incomplete 
   CHECK(unknown.exit_code == 1);
   CHECK(test::contains(unknown.err, "the run was not complete"));
   CHECK(test::contains(unknown.err, "incomplete\n"));
+}
+
+TEST_CASE("reconcile: the client secret from a file; a bad secret file or CA file is named") {
+  test::ToolApi fake;
+  one_missed_event(fake.api);
+  test::TempDir dir;
+  const auto secret_file = dir.file("client-secret");
+  {
+    std::ofstream out(secret_file);
+    out << test::FakeWebhooksApi::client_secret << "\n";
+  }
+  // Everything but the client secret and the CA, which each part of this test gives its way.
+  const auto api = [&](const std::string& secret_file_option, const std::string& cacert) {
+    auto args = reconcile("memory", {"--dry-run"});
+    args.insert(args.end(), {"--api-url", fake.api.api_url(), "--token-url", fake.api.token_url(),
+                             "--client-id", test::FakeWebhooksApi::client_id,
+                             "--client-secret-file", secret_file_option, "--cacert", cacert});
+    auto result = test::run_tool(args);
+    CHECK_FALSE(test::contains(result.out + result.err, test::FakeWebhooksApi::client_secret));
+    return result;
+  };
+
+  const auto from_file = api(secret_file, fake.certificate.cert);
+  INFO(from_file.err);
+  CHECK(from_file.exit_code == 0);
+  CHECK(test::contains(from_file.out, "ev-1"));
+
+  const auto missing = api(dir.file("no-such-secret"), fake.certificate.cert);
+  CHECK(missing.exit_code == 1);
+  CHECK(test::contains(missing.err, "cannot read the file " + dir.file("no-such-secret")));
+
+  const auto no_ca = api(secret_file, dir.file("no-such-ca.pem"));
+  CHECK(no_ca.exit_code == 2);
+  CHECK(test::contains(no_ca.err, "no-such-ca.pem"));
+
+  // A CA that did not sign the fake's certificate: refused, the run incomplete.
+  const test::ApiCertificate stranger;
+  const auto tokens_before = fake.api.issued_tokens().size();
+  const auto untrusted = api(secret_file, stranger.cert);
+  CHECK(untrusted.exit_code == 1);
+  CHECK(test::contains(untrusted.err, "the run was not complete"));
+  CHECK(fake.api.issued_tokens().size() == tokens_before);  // the secret never left
 }
