@@ -115,11 +115,17 @@ RETURNING e.seq, e.id, e.name, e.raw_body, e.headers, e.received_at_ms, e.attemp
   // Outcomes, each only WHERE the lease token is still the writer's: a replica whose lease
   // passed to another cannot overwrite what that one does (fencing). Each returns the ids it
   // changed.
+  //
+  // These and the lease statements below say `state <> 'dead'` (a dead row's lease_token is
+  // NULL anyway), never `state = 'pending'`: that would let the planner scan the whole
+  // events_pending index and join the input to each row, and the generic plan, made once while
+  // the queue is empty, keeps that choice: a completion then costs O(backlog). Without it the
+  // only index left is the id's, looked up once per input row.
   // $1 ids, $2 tokens, $3 completed at.
   std::string complete = in_schema(R"sql(
 WITH done AS (
   DELETE FROM {s}.events e USING unnest($1::text[], $2::int8[]) AS o(id, token)
-  WHERE e.id = o.id AND e.lease_token = o.token AND e.state = 'pending'
+  WHERE e.id = o.id AND e.lease_token = o.token AND e.state <> 'dead'
   RETURNING e.id, e.leased_by
 ), remembered AS (
   UPDATE {s}.seen_ids s SET completed_at_ms = $3, completed_by = done.leased_by
@@ -132,7 +138,7 @@ SELECT id FROM done
   std::string retry = in_schema(R"sql(
 UPDATE {s}.events SET attempt = $3, pending_handlers = $4, lease_token = NULL,
   available_at = now() + $5::float8 * interval '1 millisecond'
-WHERE id = $1 AND lease_token = $2 AND state = 'pending'
+WHERE id = $1 AND lease_token = $2 AND state <> 'dead'
 RETURNING id
 )sql",
                                 schema);
@@ -140,7 +146,7 @@ RETURNING id
   std::string dead_letter = in_schema(R"sql(
 UPDATE {s}.events SET state = 'dead', attempt = $3, pending_handlers = $4, dead_reason = $5,
   dead_at_ms = $6, lease_token = NULL
-WHERE id = $1 AND lease_token = $2 AND state = 'pending'
+WHERE id = $1 AND lease_token = $2 AND state <> 'dead'
 RETURNING id
 )sql",
                                       schema);
@@ -148,7 +154,7 @@ RETURNING id
   std::string heartbeat = in_schema(R"sql(
 UPDATE {s}.events e SET available_at = now() + $3::float8 * interval '1 millisecond'
 FROM unnest($1::text[], $2::int8[]) AS h(id, token)
-WHERE e.id = h.id AND e.lease_token = h.token AND e.state = 'pending'
+WHERE e.id = h.id AND e.lease_token = h.token AND e.state <> 'dead'
 RETURNING e.id
 )sql",
                                     schema);
@@ -156,7 +162,7 @@ RETURNING e.id
   std::string release = in_schema(R"sql(
 UPDATE {s}.events e SET lease_token = NULL, available_at = now()
 FROM unnest($1::text[], $2::int8[]) AS r(id, token)
-WHERE e.id = r.id AND e.lease_token = r.token AND e.state = 'pending'
+WHERE e.id = r.id AND e.lease_token = r.token AND e.state <> 'dead'
 RETURNING e.id
 )sql",
                                   schema);
