@@ -2,11 +2,12 @@
 
 // The PostgreSQL inbox's writers of accepts: threads with a connection each, every one taking
 // all the accepts waiting at that moment into one transaction, sent as one round trip (pipeline
-// mode): the serialize keys' locks when there are keys, one multi-row insert, and one NOTIFY
-// for the other replicas. Callers of accept() wait for the commit, which waits for the WAL to
-// reach the disk (synchronous_commit stays on), so a 200 means committed. The shape is
-// SqliteCommitter's group commit; with more than one writer, a batch is written while the one
-// before waits for its flush, and the server flushes both with one write of the log.
+// mode): the serialize keys' locks when there are keys and one multi-row insert; once it
+// committed, one NOTIFY for the other replicas in a transaction of its own. Callers of accept()
+// wait for the commit, which waits for the WAL to reach the disk (synchronous_commit stays on),
+// so a 200 means committed. The shape is SqliteCommitter's group commit; with more than one
+// writer, a batch is written while the one before waits for its flush, and the server flushes
+// both with one write of the log.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -162,6 +163,21 @@ class AcceptCommitter {
         write->done = true;
         write->waiter->notify_one();
       }
+      if (stored > 0) {
+        lock.unlock();
+        hint_other_replicas(session);
+        lock.lock();
+      }
+    }
+  }
+
+  // After the callers have their answers: a hint only, so a failure is left to the other
+  // replicas' polling (and a broken connection to the next batch's reconnect).
+  void hint_other_replicas(Session& session) {
+    try {
+      session.run({"aw_notify_committed", sql_.notify_committed,
+                   Params().text(sql_.channel).text(replica_)});
+    } catch (const Error&) {
     }
   }
 
@@ -212,8 +228,6 @@ class AcceptCommitter {
                          .int8(to_millis(now))
                          .int8(to_millis(now - limits_.dedupe_window))
                          .int8(static_cast<std::int64_t>(limits_.queue_capacity))});
-    // A hint for the replicas that LISTEN; at most one per commit.
-    round.push_back({"aw_notify", sql_.notify, Params().text(sql_.channel).text(replica_)});
 
     std::size_t stored = 0;
     try {

@@ -90,6 +90,13 @@ FROM (SELECT DISTINCT k FROM unnest($1::text[]) AS k ORDER BY k) AS keys
   // $1 channel, $2 payload: the sender's replica name (a replica ignores its own: its commits
   // wake its workers directly).
   std::string notify = "SELECT pg_notify($1, $2)";
+  // The same as a transaction of its own, after an accept batch committed. A transaction that
+  // NOTIFYs holds a database-wide lock from its commit until the end of the commit, WAL flush
+  // included, so inside the accept transaction it made the accept connections flush one
+  // after the other instead of sharing one flush. Its commit need not wait for the disk: a
+  // hint lost in a crash costs at most a poll interval.
+  std::string notify_committed =
+      "SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, $2)";
 
   // Leases up to $2 events that are due, in arrival order, skipping those another replica is
   // claiming right now, and an event whose key has an earlier unfinished event. $1: the fresh
