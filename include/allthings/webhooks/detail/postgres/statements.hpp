@@ -41,18 +41,21 @@ struct InboxSql {
 
   // One batch of accepts. $1..$6: arrays of id, name, body, headers (JSON), received at, and
   // serialize key (NULL: none); $7: accepted at; $8: remembered ids accepted at or before this
-  // may be forgotten (now - dedupe window); $9: queue capacity. An id is remembered in
-  // seen_ids (its unique key decides between replicas: a concurrent insert of the same id
-  // waits for the other transaction and then sees it) and the event is queued in events.
-  // Rows beyond the room left in the queue are not remembered at all, so their retry is new.
-  // Answers one row per input row, in input order: AcceptAnswer.
+  // may be forgotten (now - dedupe window); $9: queue capacity; $10: 1 to count the queue, 0
+  // when the committer knows it is far from full (counting reads every queued row, up to
+  // $9). An id is remembered in seen_ids (its unique key decides between replicas: a
+  // concurrent insert of the same id waits for the other transaction and then sees it) and
+  // the event is queued in events. Rows beyond the room left in the queue are not remembered
+  // at all, so their retry is new. Answers one row per input row, in input order: AcceptAnswer,
+  // and the room counted before the batch (-1: not counted).
   std::string accept = in_schema(R"sql(
 WITH input AS (
   SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::text[], $5::int8[], $6::text[])
     WITH ORDINALITY AS t(id, name, raw_body, headers, received_at_ms, serial_key, ord)
 ), room AS (
-  SELECT $9::int8 - count(*) AS n
-  FROM (SELECT 1 FROM {s}.events WHERE state = 'pending' LIMIT $9) AS queued
+  SELECT CASE WHEN $10::int8 = 1 THEN $9::int8 - (
+    SELECT count(*) FROM (SELECT 1 FROM {s}.events WHERE state = 'pending' LIMIT $9) AS queued)
+    ELSE $9::int8 END AS n
 ), remembered AS (
   INSERT INTO {s}.seen_ids AS s (id, name, received_at_ms, accepted_at_ms)
   SELECT id, name, received_at_ms, $7 FROM input WHERE ord <= (SELECT n FROM room) ORDER BY id
@@ -71,7 +74,7 @@ SELECT (CASE
   WHEN i.ord <= (SELECT n FROM room) THEN 1
   WHEN EXISTS (SELECT 1 FROM {s}.seen_ids s WHERE s.id = i.id
                AND NOT (s.completed_at_ms IS NOT NULL AND s.accepted_at_ms <= $8)) THEN 1
-  ELSE 2 END)::int8
+  ELSE 2 END)::int8, CASE WHEN $10::int8 = 1 THEN (SELECT n FROM room) ELSE -1 END
 FROM input i LEFT JOIN queued q ON q.id = i.id ORDER BY i.ord
 )sql",
                                  schema);
