@@ -103,6 +103,19 @@ inline std::vector<pid_t> children_of(pid_t parent) {
   return children;
 }
 
+// Ticks of `parent` and of each of its children, by pid; empty when parent is -1.
+inline std::map<std::string, unsigned long long> family_ticks(pid_t parent) {
+  std::map<std::string, unsigned long long> ticks;
+  if (parent < 0) return ticks;
+  auto pids = children_of(parent);
+  pids.push_back(parent);
+  for (const pid_t pid : pids) {
+    const auto t = process_ticks(std::to_string(pid));
+    if (t.readable) ticks[std::to_string(pid)] = t.ticks;
+  }
+  return ticks;
+}
+
 inline unsigned long long ticks_of(const std::vector<pid_t>& pids) {
   unsigned long long sum = 0;
   for (const pid_t pid : pids) sum += process_ticks(std::to_string(pid)).ticks;
@@ -126,11 +139,15 @@ inline unsigned long long growth(const std::map<std::string, unsigned long long>
 
 class InterferenceMeter {
  public:
-  // Starts measuring; `ours` are the processes whose CPU time is not interference.
-  explicit InterferenceMeter(std::vector<pid_t> ours)
+  // Starts measuring; `ours` are the processes whose CPU time is not interference, and so are
+  // `family` and its children (a database server: its backends for the receiver's
+  // connections may start only once the load does, and count whole then); -1: none.
+  explicit InterferenceMeter(std::vector<pid_t> ours, pid_t family = -1)
       : ours_(std::move(ours)),
+        family_(family),
         machine_(detail::machine_ticks()),
         ours_ticks_(detail::ticks_of(ours_)),
+        family_ticks_(detail::family_ticks(family_)),
         kernel_(detail::kernel_thread_ticks()) {}
 
   // Share (0..1) of all CPUs' time that other processes and other guests took since
@@ -140,7 +157,8 @@ class InterferenceMeter {
     const auto total = machine.total - machine_.total;
     if (total == 0) return 0;
     const auto busy = machine.busy - machine_.busy;
-    const auto ours = detail::ticks_of(ours_) - ours_ticks_;
+    const auto ours = detail::ticks_of(ours_) - ours_ticks_ +
+                      detail::growth(family_ticks_, detail::family_ticks(family_));
     const auto kernel = detail::growth(kernel_, detail::kernel_thread_ticks());
     const auto explained = ours + kernel;
     return busy > explained ? static_cast<double>(busy - explained) / static_cast<double>(total)
@@ -149,8 +167,10 @@ class InterferenceMeter {
 
  private:
   std::vector<pid_t> ours_;
+  pid_t family_;
   detail::MachineTicks machine_;
   unsigned long long ours_ticks_;
+  std::map<std::string, unsigned long long> family_ticks_;
   std::map<std::string, unsigned long long> kernel_;
 };
 

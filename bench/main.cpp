@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
@@ -315,16 +316,16 @@ double megabytes(const bench::Fields& fields, const char* key) {
 }
 
 // The PostgreSQL server the postgres variants use: its connection string, and its processes
-// (their CPU time is the database's share of a round, not interference).
+// (their CPU time is the database's share of a round, not interference). The postmaster's
+// children are looked up at the end of a round as well as at its start: the receiver opens
+// its accept connections on the first accept, so their backends start during the load.
 struct Database {
   std::string conninfo;
   pid_t postmaster = -1;  // -1: not ours to watch (--postgres-conninfo)
 
-  std::vector<pid_t> processes() const {
-    if (postmaster < 0) return {};
-    auto all = bench::detail::children_of(postmaster);
-    all.push_back(postmaster);
-    return all;
+  // CPU ticks of the server's processes, by pid.
+  std::map<std::string, unsigned long long> ticks() const {
+    return bench::detail::family_ticks(postmaster);
   }
 };
 
@@ -396,17 +397,15 @@ Point measure(Variant variant, std::size_t connections, bench::RequestPool& pool
       }
       std::vector<pid_t> server_pids;
       for (const auto& server : servers) server_pids.push_back(server->pid());
-      const auto db_pids = database.processes();
       settings.connections = connections;
       settings.threads = f.client_threads;
       settings.warmup = std::chrono::duration<double>(f.warmup);
       settings.measured = std::chrono::duration<double>(f.seconds);
       std::vector<pid_t> ours = server_pids;
       ours.push_back(::getpid());
-      ours.insert(ours.end(), db_pids.begin(), db_pids.end());
-      const bench::InterferenceMeter meter(ours);
+      const bench::InterferenceMeter meter(ours, database.postmaster);
       const auto server_ticks = bench::detail::ticks_of(server_pids);
-      const auto db_ticks = bench::detail::ticks_of(db_pids);
+      const auto db_ticks = database.ticks();
       point.load = bench::run_load(pool, settings);
       point.others = meter.others_share();
       if (point.load.sent > 0) {
@@ -415,7 +414,7 @@ Point measure(Variant variant, std::size_t connections, bench::RequestPool& pool
         point.server_cpu_us =
             static_cast<double>(bench::detail::ticks_of(server_pids) - server_ticks) * per_request;
         point.db_cpu_us =
-            static_cast<double>(bench::detail::ticks_of(db_pids) - db_ticks) * per_request;
+            static_cast<double>(bench::detail::growth(db_ticks, database.ticks())) * per_request;
       }
       std::string report = "report " + std::to_string(point.load.sent);
       for (const auto index : point.load.not_2xx) report += " " + std::to_string(index);

@@ -123,6 +123,13 @@ TEST_CASE("postgres: replicas killed under load and a database restart lose noth
   std::vector<std::atomic<int>> state(events);
   std::atomic<std::size_t> acknowledged_count{0}, requests{0}, duplicates{0};
   std::atomic<bool> all_done{false};
+  // Chaos steps finished. Senders never run more than one step ahead of the chaos, so every
+  // step lands mid-stream however fast the replicas acknowledge (a fast fleet could otherwise
+  // acknowledge every event while the database restarts, and the later kills never happen).
+  std::atomic<int> chaos_steps_done{0};
+  auto chaos_threshold = [&](int step) {
+    return events * static_cast<std::size_t>(step) / (kills + 2);
+  };
 
   // Senders: each takes the next event not yet acknowledged and posts it to a replica that is
   // up, round after round until every event is acknowledged.
@@ -133,6 +140,10 @@ TEST_CASE("postgres: replicas killed under load and a database restart lose noth
       threads.emplace_back([&, s] {
         std::mt19937 pick(seed + static_cast<unsigned>(s));
         for (std::size_t next = cursor++; next < todo.size(); next = cursor++) {
+          while (chaos_steps_done <= kills &&
+                 acknowledged_count >= chaos_threshold(chaos_steps_done + 2)) {
+            std::this_thread::sleep_for(1ms);
+          }
           const std::size_t i = todo[next];
           const auto ports = fleet.ports();
           const int port = ports[pick() % ports.size()];
@@ -162,17 +173,19 @@ TEST_CASE("postgres: replicas killed under load and a database restart lose noth
   std::thread chaos([&] {
     int done_kills = 0;
     for (int step = 1; step <= kills + 1; ++step) {
-      const auto threshold = events * static_cast<std::size_t>(step) / (kills + 2);
+      const auto threshold = chaos_threshold(step);
       while (acknowledged_count < threshold && !all_done) std::this_thread::sleep_for(1ms);
       if (all_done) return;
       if (step == 3) {
         server->stop();
         std::this_thread::sleep_for(500ms);
         server->start();
+        chaos_steps_done = step;
         continue;
       }
       killed_names.push_back(fleet.kill_and_replace(random() % replicas));
       ++done_kills;
+      chaos_steps_done = step;
     }
     (void)done_kills;
   });

@@ -2,11 +2,12 @@
 
 // The PostgreSQL inbox's writers of accepts: threads with a connection each, every one taking
 // all the accepts waiting at that moment into one transaction, sent as one round trip (pipeline
-// mode): the serialize keys' locks when there are keys, one multi-row insert, and one NOTIFY
-// for the other replicas. Callers of accept() wait for the commit, which waits for the WAL to
-// reach the disk (synchronous_commit stays on), so a 200 means committed. The shape is
-// SqliteCommitter's group commit; with more than one writer, a batch is written while the one
-// before waits for its flush, and the server flushes both with one write of the log.
+// mode): the serialize keys' locks when there are keys and one multi-row insert; once it
+// committed, one NOTIFY for the other replicas in a transaction of its own. Callers of accept()
+// wait for the commit, which waits for the WAL to reach the disk (synchronous_commit stays on),
+// so a 200 means committed. The shape is SqliteCommitter's group commit; with more than one
+// writer, a batch is written while the one before waits for its flush, and the server flushes
+// both with one write of the log.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -140,15 +141,32 @@ class AcceptCommitter {
       std::vector<Write*> batch(accepts_.begin(),
                                 accepts_.begin() + static_cast<std::ptrdiff_t>(take));
       accepts_.erase(accepts_.begin(), accepts_.begin() + static_cast<std::ptrdiff_t>(take));
+      const bool count_queue = must_count_queue(take);
+      const auto stored_before = stored_total_;
+      in_flight_ += take;
       lock.unlock();
       std::string failure;
+      std::optional<std::int64_t> room;
       const auto commit_started = std::chrono::steady_clock::now();
-      const std::size_t stored = commit(session, batch, failure);
+      const std::size_t stored = commit(session, batch, count_queue, room, failure);
       commit_duration_.observe(std::chrono::steady_clock::now() - commit_started);
       if (stored > 0) batch_size_.observe(stored);
       writable_.store(failure.empty(), std::memory_order_relaxed);
       if (stored > 0 && on_new_events_) on_new_events_();
       lock.lock();
+      in_flight_ -= take;
+      stored_total_ += stored;
+      if (room) {
+        // Counted before this batch; add it and what other batches stored since it was taken
+        // (some may be counted already: the estimate errs high).
+        const auto capacity = static_cast<std::int64_t>(limits_.queue_capacity);
+        const auto queued_before =
+            static_cast<std::size_t>(std::max<std::int64_t>(0, capacity - *room));
+        queued_estimate_ = queued_before + (stored_total_ - stored_before);
+        last_count_ = commit_started;
+      } else {
+        queued_estimate_ += stored;
+      }
       if (!failure.empty()) last_error_ = failure;
       if (stored > 0) {
         ++stats_.commits;
@@ -162,6 +180,31 @@ class AcceptCommitter {
         write->done = true;
         write->waiter->notify_one();
       }
+      if (stored > 0) {
+        lock.unlock();
+        hint_other_replicas(session);
+        lock.lock();
+      }
+    }
+  }
+
+  // Caller holds mutex_. Whether the batch about to be written must count the queue: when
+  // the queue may be half full by the estimate (this replica's own accepts since the last
+  // count, the batches in flight and this one; completions only make it smaller), and at
+  // least every recount_interval, so other replicas' accepts are seen too. With one replica
+  // the estimate never undercounts, so no batch that could overfill the queue goes uncounted.
+  bool must_count_queue(std::size_t take) const {
+    return std::chrono::steady_clock::now() - last_count_ >= recount_interval ||
+           2 * (queued_estimate_ + in_flight_ + take) >= limits_.queue_capacity;
+  }
+
+  // After the callers have their answers: a hint only, so a failure is left to the other
+  // replicas' polling (and a broken connection to the next batch's reconnect).
+  void hint_other_replicas(Session& session) {
+    try {
+      session.run({"aw_notify_committed", sql_.notify_committed,
+                   Params().text(sql_.channel).text(replica_)});
+    } catch (const Error&) {
     }
   }
 
@@ -169,7 +212,10 @@ class AcceptCommitter {
   // stored. A second delivery of an id inside the batch shares the first one's fate (it is a
   // duplicate when the first is stored): the database would refuse the same id twice in one
   // statement.
-  std::size_t commit(Session& session, const std::vector<Write*>& batch, std::string& failure) {
+  // `count_queue`: count the queue for the capacity (its room is put in `room`), or take it
+  // as far from full.
+  std::size_t commit(Session& session, const std::vector<Write*>& batch, bool count_queue,
+                     std::optional<std::int64_t>& room, std::string& failure) {
     std::unordered_map<std::string_view, Write*> first_of;
     std::vector<Write*> rows;
     std::vector<std::pair<Write*, Write*>> repeats;  // (repeat, first)
@@ -211,9 +257,8 @@ class AcceptCommitter {
                          .text_array(keys)
                          .int8(to_millis(now))
                          .int8(to_millis(now - limits_.dedupe_window))
-                         .int8(static_cast<std::int64_t>(limits_.queue_capacity))});
-    // A hint for the replicas that LISTEN; at most one per commit.
-    round.push_back({"aw_notify", sql_.notify, Params().text(sql_.channel).text(replica_)});
+                         .int8(static_cast<std::int64_t>(limits_.queue_capacity))
+                         .int8(count_queue ? 1 : 0)});
 
     std::size_t stored = 0;
     try {
@@ -224,6 +269,7 @@ class AcceptCommitter {
                         " rows for " + std::to_string(rows.size()) + " events",
                     "", false);
       }
+      if (count_queue) room = answers.int8(0, 1);
       for (std::size_t i = 0; i < rows.size(); ++i) {
         switch (answers.int8(static_cast<int>(i), 0)) {
           case accepted_answer:
@@ -265,6 +311,12 @@ class AcceptCommitter {
   PostgresInboxStats stats_;
   std::uint64_t reconnects_ = 0;
   std::unordered_map<const Session*, std::uint64_t> reconnects_seen_;
+  // What this replica knows of the queue's length, so that most batches need not count it.
+  static constexpr std::chrono::seconds recount_interval{1};
+  std::size_t queued_estimate_ = 0;  // at the last count, plus stored since
+  std::size_t in_flight_ = 0;        // accepts in batches being written
+  std::size_t stored_total_ = 0;     // events this replica's batches stored
+  std::chrono::steady_clock::time_point last_count_{};  // never: the first batch counts
   std::string last_error_;
   std::vector<std::thread> threads_;
 };

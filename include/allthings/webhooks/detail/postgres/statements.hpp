@@ -41,18 +41,21 @@ struct InboxSql {
 
   // One batch of accepts. $1..$6: arrays of id, name, body, headers (JSON), received at, and
   // serialize key (NULL: none); $7: accepted at; $8: remembered ids accepted at or before this
-  // may be forgotten (now - dedupe window); $9: queue capacity. An id is remembered in
-  // seen_ids (its unique key decides between replicas: a concurrent insert of the same id
-  // waits for the other transaction and then sees it) and the event is queued in events.
-  // Rows beyond the room left in the queue are not remembered at all, so their retry is new.
-  // Answers one row per input row, in input order: AcceptAnswer.
+  // may be forgotten (now - dedupe window); $9: queue capacity; $10: 1 to count the queue, 0
+  // when the committer knows it is far from full (counting reads every queued row, up to
+  // $9). An id is remembered in seen_ids (its unique key decides between replicas: a
+  // concurrent insert of the same id waits for the other transaction and then sees it) and
+  // the event is queued in events. Rows beyond the room left in the queue are not remembered
+  // at all, so their retry is new. Answers one row per input row, in input order: AcceptAnswer,
+  // and the room counted before the batch (-1: not counted).
   std::string accept = in_schema(R"sql(
 WITH input AS (
   SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::text[], $5::int8[], $6::text[])
     WITH ORDINALITY AS t(id, name, raw_body, headers, received_at_ms, serial_key, ord)
 ), room AS (
-  SELECT $9::int8 - count(*) AS n
-  FROM (SELECT 1 FROM {s}.events WHERE state = 'pending' LIMIT $9) AS queued
+  SELECT CASE WHEN $10::int8 = 1 THEN $9::int8 - (
+    SELECT count(*) FROM (SELECT 1 FROM {s}.events WHERE state = 'pending' LIMIT $9) AS queued)
+    ELSE $9::int8 END AS n
 ), remembered AS (
   INSERT INTO {s}.seen_ids AS s (id, name, received_at_ms, accepted_at_ms)
   SELECT id, name, received_at_ms, $7 FROM input WHERE ord <= (SELECT n FROM room) ORDER BY id
@@ -71,7 +74,7 @@ SELECT (CASE
   WHEN i.ord <= (SELECT n FROM room) THEN 1
   WHEN EXISTS (SELECT 1 FROM {s}.seen_ids s WHERE s.id = i.id
                AND NOT (s.completed_at_ms IS NOT NULL AND s.accepted_at_ms <= $8)) THEN 1
-  ELSE 2 END)::int8
+  ELSE 2 END)::int8, CASE WHEN $10::int8 = 1 THEN (SELECT n FROM room) ELSE -1 END
 FROM input i LEFT JOIN queued q ON q.id = i.id ORDER BY i.ord
 )sql",
                                  schema);
@@ -90,6 +93,13 @@ FROM (SELECT DISTINCT k FROM unnest($1::text[]) AS k ORDER BY k) AS keys
   // $1 channel, $2 payload: the sender's replica name (a replica ignores its own: its commits
   // wake its workers directly).
   std::string notify = "SELECT pg_notify($1, $2)";
+  // The same as a transaction of its own, after an accept batch committed. A transaction that
+  // NOTIFYs holds a database-wide lock from its commit until the end of the commit, WAL flush
+  // included, so inside the accept transaction it made the accept connections flush one
+  // after the other instead of sharing one flush. Its commit need not wait for the disk: a
+  // hint lost in a crash costs at most a poll interval.
+  std::string notify_committed =
+      "SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, $2)";
 
   // Leases up to $2 events that are due, in arrival order, skipping those another replica is
   // claiming right now, and an event whose key has an earlier unfinished event. $1: the fresh
@@ -115,11 +125,17 @@ RETURNING e.seq, e.id, e.name, e.raw_body, e.headers, e.received_at_ms, e.attemp
   // Outcomes, each only WHERE the lease token is still the writer's: a replica whose lease
   // passed to another cannot overwrite what that one does (fencing). Each returns the ids it
   // changed.
+  //
+  // These and the lease statements below say `state <> 'dead'` (a dead row's lease_token is
+  // NULL anyway), never `state = 'pending'`: that would let the planner scan the whole
+  // events_pending index and join the input to each row, and the generic plan, made once while
+  // the queue is empty, keeps that choice: a completion then costs O(backlog). Without it the
+  // only index left is the id's, looked up once per input row.
   // $1 ids, $2 tokens, $3 completed at.
   std::string complete = in_schema(R"sql(
 WITH done AS (
   DELETE FROM {s}.events e USING unnest($1::text[], $2::int8[]) AS o(id, token)
-  WHERE e.id = o.id AND e.lease_token = o.token AND e.state = 'pending'
+  WHERE e.id = o.id AND e.lease_token = o.token AND e.state <> 'dead'
   RETURNING e.id, e.leased_by
 ), remembered AS (
   UPDATE {s}.seen_ids s SET completed_at_ms = $3, completed_by = done.leased_by
@@ -132,7 +148,7 @@ SELECT id FROM done
   std::string retry = in_schema(R"sql(
 UPDATE {s}.events SET attempt = $3, pending_handlers = $4, lease_token = NULL,
   available_at = now() + $5::float8 * interval '1 millisecond'
-WHERE id = $1 AND lease_token = $2 AND state = 'pending'
+WHERE id = $1 AND lease_token = $2 AND state <> 'dead'
 RETURNING id
 )sql",
                                 schema);
@@ -140,7 +156,7 @@ RETURNING id
   std::string dead_letter = in_schema(R"sql(
 UPDATE {s}.events SET state = 'dead', attempt = $3, pending_handlers = $4, dead_reason = $5,
   dead_at_ms = $6, lease_token = NULL
-WHERE id = $1 AND lease_token = $2 AND state = 'pending'
+WHERE id = $1 AND lease_token = $2 AND state <> 'dead'
 RETURNING id
 )sql",
                                       schema);
@@ -148,7 +164,7 @@ RETURNING id
   std::string heartbeat = in_schema(R"sql(
 UPDATE {s}.events e SET available_at = now() + $3::float8 * interval '1 millisecond'
 FROM unnest($1::text[], $2::int8[]) AS h(id, token)
-WHERE e.id = h.id AND e.lease_token = h.token AND e.state = 'pending'
+WHERE e.id = h.id AND e.lease_token = h.token AND e.state <> 'dead'
 RETURNING e.id
 )sql",
                                     schema);
@@ -156,7 +172,7 @@ RETURNING e.id
   std::string release = in_schema(R"sql(
 UPDATE {s}.events e SET lease_token = NULL, available_at = now()
 FROM unnest($1::text[], $2::int8[]) AS r(id, token)
-WHERE e.id = r.id AND e.lease_token = r.token AND e.state = 'pending'
+WHERE e.id = r.id AND e.lease_token = r.token AND e.state <> 'dead'
 RETURNING e.id
 )sql",
                                   schema);
