@@ -80,7 +80,9 @@ inline ConnectSettings connect_settings(const std::string& conninfo,
   out.application_name = ("aw " + role + " " + settings.replica_name).substr(0, 63);
   out.pipeline = pipeline;
   out.session.emplace_back("statement_timeout", std::to_string(settings.statement_timeout.count()));
-  if (!wait_for_disk) out.session.emplace_back("synchronous_commit", "off");
+  // Said either way: a database or role whose default is off would otherwise let a 200 go
+  // out before the event's WAL is on disk.
+  out.session.emplace_back("synchronous_commit", wait_for_disk ? "on" : "off");
   // Every statement of the inbox finds its rows through an index (by id, by seq among the
   // pending ones). The queue table is small but churns: its statistics lag behind its dead
   // rows, and a plan made on them would scan the whole table on every completion.
