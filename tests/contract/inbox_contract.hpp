@@ -95,9 +95,10 @@ TEST_CASE_TEMPLATE_DEFINE("an inbox keeps the Inbox contract", Backend, inbox_co
     inbox->accept(record("a"));
     const auto first = inbox->next(0ms);
     REQUIRE(first);
-    inbox->retry_later(*first, {2}, 30ms);
+    inbox->retry_later(*first, {2}, 600ms);
     CHECK(inbox->depth() == 1);
-    CHECK_FALSE(inbox->next(0ms));
+    // Not before its delay, also not after a wait long enough for a poll or two.
+    CHECK_FALSE(inbox->next(300ms));
     const auto again = inbox->next(2000ms);
     REQUIRE(again);
     CHECK(again->record->id == "a");
