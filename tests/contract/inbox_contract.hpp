@@ -95,11 +95,14 @@ TEST_CASE_TEMPLATE_DEFINE("an inbox keeps the Inbox contract", Backend, inbox_co
     inbox->accept(record("a"));
     const auto first = inbox->next(0ms);
     REQUIRE(first);
-    inbox->retry_later(*first, {2}, 30ms);
+    const auto retried_at = std::chrono::steady_clock::now();
+    inbox->retry_later(*first, {2}, 600ms);
     CHECK(inbox->depth() == 1);
     CHECK_FALSE(inbox->next(0ms));
-    const auto again = inbox->next(2000ms);
+    const auto again = inbox->next(3000ms);
     REQUIRE(again);
+    // Not before its delay: a claim that ignored the due time would bring it at the next poll.
+    CHECK(std::chrono::steady_clock::now() - retried_at >= 600ms);
     CHECK(again->record->id == "a");
     CHECK(again->attempt == 2);
     CHECK(again->pending_handlers == std::vector<std::size_t>{2});

@@ -8,6 +8,9 @@ limit, restores the header, and prints a table and the score.
     python3 tests/mutants/run.py --list
 
 Needs what the tests need (Debian: .ci/install-deps) and python3. Builds in build-mutants/.
+The PostgreSQL mutations' tests start their own server as the CMake build's do (the server
+programs must be installed, else those tests skip and their mutations survive); the template
+cluster is kept in build-mutants/pg-template.
 Exit status 0 when every mutation is killed or explained as equivalent, 1 otherwise.
 """
 import argparse
@@ -32,9 +35,18 @@ def pkg_config(*args):
 
 CFLAGS = ["-std=c++17", "-O0", "-w", "-I" + os.path.join(ROOT, "include"),
           '-DALLTHINGS_WEBHOOKS_VECTORS="%s"' % os.path.join(TESTS, "vectors", "hmac-sha256.json"),
-          '-DALLTHINGS_WEBHOOKS_SCHEME_VECTORS="%s"' % os.path.join(TESTS, "vectors", "schemes.json")]
-CFLAGS += pkg_config("--cflags", "cpp-httplib")
+          '-DALLTHINGS_WEBHOOKS_SCHEME_VECTORS="%s"' % os.path.join(TESTS, "vectors", "schemes.json"),
+          '-DALLTHINGS_WEBHOOKS_PG_TEMPLATE="%s"' % os.path.join(WORK, "pg-template")]
+CFLAGS += pkg_config("--cflags", "cpp-httplib", "libpq")
 LIBS = pkg_config("--libs", "cpp-httplib", "sqlite3", "libssl", "libcrypto") + ["-pthread"]
+# The PostgreSQL tests that start replicas as processes of their own need that program too,
+# built from the same (mutated) headers.
+NEEDS_PG_RECEIVER = {"postgres/postgres_lease_test.cpp", "postgres/postgres_crash_test.cpp"}
+
+
+def program_kind(source):
+    """Test sources of one kind share a program in the baseline, as in the CMake build."""
+    return source.split("/")[0] if source.split("/")[0] in ("durable", "postgres", "reconcile") else ""
 
 
 def compile_program(name, sources, timeout):
@@ -45,10 +57,24 @@ def compile_program(name, sources, timeout):
         subprocess.run([CXX, *CFLAGS, "-c", os.path.join(TESTS, "main.cpp"), "-o", main_object],
                        check=True)
     # Some core tests use a symbol defined next to the umbrella-only check.
-    if not any(source.startswith("durable/") for source in sources):
+    if not any(program_kind(source) for source in sources):
         sources = sources + ["umbrella_only.cpp"]
-    command = [CXX, *CFLAGS, main_object, *[os.path.join(TESTS, s) for s in sources],
-               "-o", os.path.join(WORK, name), *LIBS]
+    flags, libs = list(CFLAGS), list(LIBS)
+    if any(program_kind(source) == "postgres" for source in sources):
+        libs += pkg_config("--libs", "libpq")
+        if NEEDS_PG_RECEIVER & set(sources):
+            receiver = os.path.join(WORK, name + "-pg-receiver")
+            flags.append('-DALLTHINGS_WEBHOOKS_POSTGRES_RECEIVER="%s"' % receiver)
+            error = build([CXX, *CFLAGS, os.path.join(TESTS, "postgres", "receiver_process.cpp"),
+                           "-o", receiver, *libs], timeout)
+            if error:
+                return error
+    return build([CXX, *flags, main_object, *[os.path.join(TESTS, s) for s in sources],
+                  "-o", os.path.join(WORK, name), *libs], timeout)
+
+
+def build(command, timeout):
+    """Runs a compiler command; returns an error text, or None."""
     try:
         result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -101,10 +127,11 @@ def main():
             sys.exit(f"{m['id']}: `find` occurs {count} times in {m['file']}, not once")
 
     if not args.no_baseline:
-        # Every test source used, in one program per kind (core, durable): all must pass.
+        # Every test source used, in one program per kind (core, durable, postgres, reconcile):
+        # all must pass.
         used = sorted({source for m in mutations for source in m["tests"]})
-        for kind in (False, True):
-            sources = [s for s in used if s.startswith("durable/") == kind]
+        for kind in sorted({program_kind(s) for s in used}):
+            sources = [s for s in used if program_kind(s) == kind]
             if not sources:
                 continue
             error = compile_program("baseline", sources, args.timeout)

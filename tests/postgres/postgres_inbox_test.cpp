@@ -55,6 +55,71 @@ TEST_CASE("postgres: a 200 is sent only once the event is committed in the datab
   }));
 }
 
+// synchronous_commit stays on for the accept connections (the lease connection turns it off),
+// seen from the server: with it on, every accept's commit flushes the WAL itself, so the
+// server counts at least one WAL sync per accept. With it off the WAL writer flushes every
+// wal_writer_delay (200 ms) for all of them, and a 200 could precede the flush.
+TEST_CASE("postgres: each accepted event's commit waits for its own WAL flush") {
+  auto* server = test::pg::server_or_skip();
+  if (server == nullptr) return;
+  const auto schema = test::pg::fresh_schema();
+  test::pg::Client look(server->conninfo());
+  const auto wal_syncs = [&] {
+    return std::stoll(look.value("SELECT wal_sync FROM pg_stat_wal"));
+  };
+  constexpr long long accepts = 40;
+  long long before = 0;
+  {
+    aw::Receiver receiver(test::options(), inbox_on(schema));  // not started: nothing is claimed
+    before = wal_syncs();
+    for (long long i = 0; i < accepts; ++i) {
+      REQUIRE(deliver(receiver, test::body("evt-sync-" + std::to_string(i))).status == 200);
+    }
+  }
+  // A backend reports its WAL statistics when idle, at the latest when its connection closes.
+  // Not all of them: the WAL writer may flush a commit before its backend gets to it. Without
+  // synchronous_commit there are only the WAL writer's few flushes.
+  CHECK(test::eventually([&] { return wal_syncs() - before >= accepts * 3 / 4; }));
+  MESSAGE("WAL syncs during " << accepts << " accepts: " << wal_syncs() - before);
+}
+
+// Pruning keeps the id memory within the dedupe window, but an id whose event is still queued or
+// dead-lettered must stay known: a redelivery of it is a duplicate, not a second copy.
+TEST_CASE("postgres: pruning forgets only finished ids, also when unfinished ones are older") {
+  auto* server = test::pg::server_or_skip();
+  if (server == nullptr) return;
+  const auto schema = test::pg::fresh_schema();
+  auto settings = test::pg::settings(schema);
+  settings.maintenance_interval = std::chrono::milliseconds(100);
+  auto inbox = std::make_shared<aw::PostgresInbox>(server->conninfo(), settings);
+  test::ManualClock clock;
+  auto options = test::options();
+  options.dedupe_window = std::chrono::hours(1);
+  options.clock = clock.clock();
+  inbox->attach(options);
+  const auto record = [](const std::string& id) {
+    return aw::testing::make_event(id, "ticket.created", {{"id", "T-1"}}).record();
+  };
+  REQUIRE(inbox->accept(record("done")) == aw::Acceptance::accepted);
+  REQUIRE(inbox->accept(record("dead")) == aw::Acceptance::accepted);
+  REQUIRE(inbox->accept(record("queued")) == aw::Acceptance::accepted);
+  inbox->complete(*inbox->next(2000ms));
+  inbox->dead_letter(*inbox->next(2000ms), "handlers still failing");
+
+  clock.advance(std::chrono::hours(1) + std::chrono::seconds(1));
+  test::pg::Client look(server->conninfo());
+  const auto remembered = [&](const std::string& id) {
+    return look.value("SELECT count(*) FROM " + quoted(schema) + ".seen_ids WHERE id = '" + id +
+                      "'") == "1";
+  };
+  REQUIRE(test::eventually([&] { return !remembered("done"); }));  // a prune has run
+  CHECK(remembered("dead"));
+  CHECK(remembered("queued"));
+  CHECK(inbox->accept(record("dead")) == aw::Acceptance::duplicate);
+  CHECK(inbox->accept(record("queued")) == aw::Acceptance::duplicate);
+  CHECK(inbox->accept(record("done")) == aw::Acceptance::accepted);
+}
+
 TEST_CASE(
     "postgres: a duplicate that reaches the other replica is answered duplicate and runs once") {
   auto* server = test::pg::server_or_skip();

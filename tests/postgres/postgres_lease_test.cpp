@@ -31,8 +31,9 @@ int post(int port, const std::string& body) {
 
 // The replica in this process that takes over: same schema, short lease.
 struct TakingOver {
-  TakingOver(const std::string& conninfo, const std::string& schema, aw::Options options) {
-    auto settings = test::pg::settings(schema, "taker");
+  TakingOver(const std::string& conninfo, const std::string& schema, aw::Options options,
+             const std::string& name = "taker") {
+    auto settings = test::pg::settings(schema, name);
     settings.lease = lease;
     settings.heartbeat_interval = heartbeat;
     inbox = std::make_shared<aw::PostgresInbox>(conninfo, settings);
@@ -78,23 +79,26 @@ TEST_CASE(
       [&] { return taker.inbox->find("evt-orphan")->state == aw::StoredState::completed; }));
 }
 
-TEST_CASE("postgres: a replica frozen past its lease cannot overwrite the outcome of the one that "
-          "took over") {
+namespace {
+
+// A replica frozen in the middle of a handler; the one taking over fails the event once, so it
+// waits for a retry 10 minutes away. The frozen replica's stale outcome, written with its old
+// token when it wakes, must change nothing: `data` makes its handler succeed (a complete) or fail
+// (a retry; a dead letter with `flags` --max-attempts 1).
+void check_stale_outcome_fenced(const nlohmann::json& data, std::vector<std::string> flags = {}) {
   auto* server = test::pg::server_or_skip();
   if (server == nullptr) return;
   const auto schema = test::pg::fresh_schema();
   test::pg::ScratchDir dir;
   const auto log = dir.file("frozen.log");
-  test::pg::Replica frozen(server->conninfo(), schema, "frozen", log, short_lease());
-  // The handler takes 2 s: long enough to be frozen in the middle of it.
-  const auto body = aw::testing::envelope_body("evt-contested", "ticket.created",
-                                               {{"sleep_ms", 2000}, {"fail_below_attempt", 0}});
+  auto replica_flags = short_lease();
+  replica_flags.insert(replica_flags.end(), flags.begin(), flags.end());
+  test::pg::Replica frozen(server->conninfo(), schema, "frozen", log, replica_flags);
+  const auto body = aw::testing::envelope_body("evt-contested", "ticket.created", data);
   REQUIRE(post(frozen.port(), body) == 200);
   REQUIRE(test::eventually([&] { return test::pg::read_starts({log}).size() == 1; }));
   frozen.freeze();  // a long GC pause, a VM stopped: no heartbeats, the handler stands still
 
-  // The replica taking over fails the event once, so it waits for a retry 10 minutes away:
-  // the frozen replica's stale "complete" must not end it.
   auto options = test::options();
   options.retry_base_delay = std::chrono::minutes(10);
   options.retry_max_delay = std::chrono::minutes(10);
@@ -113,7 +117,7 @@ TEST_CASE("postgres: a replica frozen past its lease cannot overwrite the outcom
       20s));
   CHECK(taker_runs == 1);
 
-  frozen.thaw();  // its handler ends and it reports "complete" with its old token
+  frozen.thaw();  // its handler ends and it writes its outcome with its old token
   const auto stats = frozen.stop();
   CHECK(stats.at("exit") == 0);
   CHECK(stats.at("fenced") == 1);
@@ -122,7 +126,58 @@ TEST_CASE("postgres: a replica frozen past its lease cannot overwrite the outcom
   REQUIRE(stored);
   CHECK(stored->state == aw::StoredState::pending);  // still the taker's retry
   CHECK(stored->attempt == 2);
+  REQUIRE(stored->next_attempt_at);
+  CHECK(*stored->next_attempt_at > std::chrono::system_clock::now() + std::chrono::minutes(9));
+  CHECK(taker_runs == 1);
   test::pg::Client look(server->conninfo());
   CHECK(look.value("SELECT completed_by FROM \"" + schema +
                    "\".seen_ids WHERE id = 'evt-contested'") == "NULL");
+}
+
+}  // namespace
+
+TEST_CASE("postgres: a replica frozen past its lease cannot overwrite the outcome of the one that "
+          "took over") {
+  // The handler takes 2 s: long enough to be frozen in the middle of it.
+  SUBCASE("its complete") { check_stale_outcome_fenced({{"sleep_ms", 2000}}); }
+  SUBCASE("its retry") {
+    check_stale_outcome_fenced({{"sleep_ms", 2000}, {"fail_below_attempt", 2}});
+  }
+  SUBCASE("its dead letter") {
+    check_stale_outcome_fenced({{"sleep_ms", 2000}, {"fail_below_attempt", 2}},
+                               {"--max-attempts", "1"});
+  }
+}
+
+// Without renewals a lease would run out under a handler that takes longer than the lease, and
+// a replica (this one or another) would claim the event again and run it twice.
+TEST_CASE("postgres: a handler that outlasts its lease keeps the event: heartbeats renew it") {
+  auto* server = test::pg::server_or_skip();
+  if (server == nullptr) return;
+  const auto schema = test::pg::fresh_schema();
+  TakingOver first(server->conninfo(), schema, test::options(), "first");
+  TakingOver second(server->conninfo(), schema, test::options(), "second");
+  std::atomic<int> runs{0};
+  const auto slow = [&](const aw::Event&) {
+    ++runs;
+    std::this_thread::sleep_for(3 * lease);
+  };
+  first.receiver->on_any(slow);
+  second.receiver->on_any(slow);
+  first.receiver->start();
+  second.receiver->start();
+  const auto body = aw::testing::envelope_body("evt-long", "ticket.created", {{"n", 1}});
+  REQUIRE(first.receiver
+              ->handle("POST",
+                       aw::testing::sign_headers(first.receiver->options(), body, test::secret),
+                       body)
+              .status == 200);
+  REQUIRE(test::eventually(
+      [&] {
+        const auto stored = first.inbox->find("evt-long");
+        return stored && stored->state == aw::StoredState::completed;
+      },
+      20s));
+  CHECK(runs == 1);
+  CHECK(first.inbox->stats().leases_lost + second.inbox->stats().leases_lost == 0);
 }
