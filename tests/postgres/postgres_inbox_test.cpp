@@ -70,16 +70,16 @@ TEST_CASE("postgres: each accepted event's commit waits for its own WAL flush") 
   };
   // The inbox says synchronous_commit on itself: a role (or database) default of off, which an
   // administrator may set to speed up other work, must not reach its accepts.
-  struct RoleDefault {
+  struct RoleDefaultOff {
+    explicit RoleDefaultOff(test::pg::Client& c) : client(c) {
+      client.exec("ALTER ROLE CURRENT_USER SET synchronous_commit = off");
+    }
+    ~RoleDefaultOff() { client.exec("ALTER ROLE CURRENT_USER RESET synchronous_commit"); }
     test::pg::Client& client;
-    ~RoleDefault() { client.exec("ALTER ROLE CURRENT_USER RESET synchronous_commit"); }
   };
-  std::optional<RoleDefault> restore;
+  std::optional<RoleDefaultOff> role_default_off;
   SUBCASE("with the server's default") {}
-  SUBCASE("with the role's default set to off") {
-    look.exec("ALTER ROLE CURRENT_USER SET synchronous_commit = off");
-    restore.emplace(RoleDefault{look});
-  }
+  SUBCASE("with the role's default set to off") { role_default_off.emplace(look); }
   constexpr long long accepts = 40;
   long long before = 0;
   {
