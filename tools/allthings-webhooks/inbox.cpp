@@ -2,26 +2,17 @@
 // durable inbox, also while a receiver runs on it. A
 // requeued event runs again with a fresh round of attempts: soon when a receiver has the inbox
 // open, otherwise when one next starts.
-#include <ctime>
 #include <iostream>
 #include <memory>
 #include <string>
 
 #include "command.hpp"
 #include "inbox_location.hpp"
+#include "utc_time.hpp"
 
 namespace allthings::webhooks::tool {
 
 namespace {
-
-std::string utc(std::chrono::system_clock::time_point time) {
-  const std::time_t seconds = std::chrono::system_clock::to_time_t(time);
-  std::tm parts{};
-  gmtime_r(&seconds, &parts);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &parts);
-  return text;
-}
 
 int list(InboxOperations& inbox) {
   const auto letters = inbox.dead_letters();

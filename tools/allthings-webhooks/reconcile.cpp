@@ -9,7 +9,6 @@
 // Exit 0 when the run was complete, 1 when it was not (the reason on stderr), 2 usage.
 #include <atomic>
 #include <chrono>
-#include <ctime>
 #include <iostream>
 #include <memory>
 #include <mutex>
@@ -27,6 +26,7 @@
 #include "inbox_location.hpp"
 #include "scheme_presets.hpp"
 #include "secrets.hpp"
+#include "utc_time.hpp"
 
 namespace allthings::webhooks::tool {
 
@@ -43,15 +43,6 @@ struct ReconcileArgs {
   ApiOptions api;
   std::string log_level = "warning";
 };
-
-std::string utc(std::chrono::system_clock::time_point time) {
-  const std::time_t seconds = std::chrono::system_clock::to_time_t(time);
-  std::tm parts{};
-  gmtime_r(&seconds, &parts);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &parts);
-  return text;
-}
 
 LogLevel level_named(const std::string& name) {
   if (name == "debug") return LogLevel::debug;

@@ -81,27 +81,14 @@ class Reconciler {
   // receiver's dedupe window). Moves the high-water mark when the run is complete and `since`
   // leaves no gap behind the mark. Never throws for the API or a delivery: the report says.
   ReconcileReport reconcile(std::chrono::system_clock::time_point since) {
-    std::lock_guard<std::mutex> lock(run_mutex_);
-    std::optional<std::chrono::system_clock::time_point> mark;
-    try {
-      mark = load_mark();
-    } catch (const std::exception& error) {
-      return failed_run(error);
-    }
-    return run(since, !mark || since <= *mark);
+    return with_mark([&](const Mark& mark) { return run(since, !mark || since <= *mark); });
   }
 
   // One run from the high-water mark, or over the whole window when there is none.
   ReconcileReport reconcile() {
-    std::lock_guard<std::mutex> lock(run_mutex_);
-    std::optional<std::chrono::system_clock::time_point> mark;
-    try {
-      mark = load_mark();
-    } catch (const std::exception& error) {
-      return failed_run(error);
-    }
-    const auto now = receiver_.options().clock();
-    return run(mark ? *mark : now - settings_.window, true);
+    return with_mark([&](const Mark& mark) {
+      return run(mark ? *mark : receiver_.options().clock() - settings_.window, true);
+    });
   }
 
   // Runs reconcile() now and then every `interval` on a thread of its own, each report to
@@ -183,6 +170,22 @@ class Reconciler {
   }
 
   // The high-water mark could not be read: nothing was scanned.
+  using Mark = std::optional<std::chrono::system_clock::time_point>;
+
+  // One run at a time: loads the high-water mark and runs `plan(mark)`, or reports that the
+  // mark could not be read.
+  template <typename Plan>
+  ReconcileReport with_mark(Plan plan) {
+    std::lock_guard<std::mutex> lock(run_mutex_);
+    Mark mark;
+    try {
+      mark = load_mark();
+    } catch (const std::exception& error) {
+      return failed_run(error);
+    }
+    return plan(mark);
+  }
+
   ReconcileReport failed_run(const std::exception& error) const {
     ReconcileReport report;
     report.webhook_id = settings_.webhook_id;
