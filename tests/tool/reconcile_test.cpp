@@ -111,7 +111,7 @@ TEST_CASE("reconcile: usage mistakes exit 2, a missing secret and an incomplete 
   CHECK(test::contains(unknown.err, "incomplete\n"));
 }
 
-TEST_CASE("reconcile: the client secret from a file; a bad secret file or CA file is named") {
+TEST_CASE("reconcile: a client secret file works, a bad secret file or CA file is named") {
   test::ToolApi fake;
   one_missed_event(fake.api);
   test::TempDir dir;
