@@ -3,7 +3,10 @@
 // of an inbox do with the leases it holds.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "postgres_support.hpp"
 
@@ -112,4 +115,57 @@ TEST_CASE("postgres: after close() a handler still running finishes and its outc
   REQUIRE(stored);
   CHECK(stored->state == aw::StoredState::completed);
   CHECK(inbox->depth() == 0);
+}
+
+// While claims come back full, a replica's claims start at the first event its last claim took
+// (below lie dead index entries that cost most of a claim under load). An event that becomes
+// claimable below that point must still come soon: here one given back by a replica that goes
+// away, while a backlog keeps every claim full.
+TEST_CASE("postgres: an event given back below where full claims start is taken within a poll interval") {
+  auto* server = test::pg::server_or_skip();
+  if (server == nullptr) return;
+  const auto schema = test::pg::fresh_schema();
+  auto options = test::options();
+  options.workers = 1;
+  auto busy_settings = test::pg::settings(schema, "busy");
+  busy_settings.claim_batch = 2;
+  busy_settings.poll_interval = 1000ms;  // about 50 events of 20 ms
+  auto busy = std::make_shared<aw::PostgresInbox>(server->conninfo(), busy_settings);
+  busy->attach(options);
+  constexpr int backlog = 120;
+  const auto id_of = [](int i) {
+    return "evt-" + std::string(i < 10 ? "00" : i < 100 ? "0" : "") + std::to_string(i);
+  };
+  for (int i = 0; i < backlog; ++i) {
+    REQUIRE(busy->accept(aw::testing::make_event(id_of(i), "ticket.created").record()) ==
+            aw::Acceptance::accepted);
+  }
+  auto leaving_settings = test::pg::settings(schema, "leaving");
+  leaving_settings.lease = std::chrono::minutes(10);  // only its release brings evt-000 back
+  leaving_settings.heartbeat_interval = std::chrono::minutes(1);
+  auto leaving = std::make_shared<aw::PostgresInbox>(server->conninfo(), leaving_settings);
+  leaving->attach(options);
+  const auto held = leaving->next(2000ms);
+  REQUIRE(held);
+  REQUIRE(held->record->id == "evt-000");
+
+  std::vector<std::string> order;  // as busy hands them out
+  const auto first = busy->next(2000ms);
+  REQUIRE(first);
+  order.push_back(first->record->id);
+  busy->complete(*first);
+  leaving->close();
+  leaving.reset();  // its leases go back: evt-000 is claimable again, below busy's claims
+
+  while (const auto delivery = busy->next(2000ms)) {
+    order.push_back(delivery->record->id);
+    if (delivery->record->id == "evt-000") break;
+    std::this_thread::sleep_for(20ms);  // a slow handler: the backlog outlasts a poll interval
+    busy->complete(*delivery);
+  }
+  const auto position = std::find(order.begin(), order.end(), "evt-000") - order.begin();
+  MESSAGE("evt-000 was handed out " << position + 1 << "th of " << backlog);
+  REQUIRE(position < static_cast<std::ptrdiff_t>(order.size()));
+  // A poll interval is about 50 events of 20 ms: far before the backlog ran out.
+  CHECK(position < 100);
 }

@@ -22,6 +22,7 @@
 #include "../detail/postgres/lease_keeper.hpp"
 #include "../detail/postgres/listener.hpp"
 #include "../detail/postgres/operator_tables.hpp"
+#include "../detail/postgres/removal_tally.hpp"
 #include "../detail/queue/stored_form.hpp"
 #include "../event.hpp"
 #include "../inbox.hpp"
@@ -85,8 +86,12 @@ class PostgresInbox final : public Inbox, public InboxOperations, public CursorS
     parser_.emplace(detail::envelope_for(*scheme_, options), options.max_json_depth);
     serialize_by_ = options.serialize_by;
 
+    // The keeper tells the committer what it took out of the queue (the committer's estimate
+    // of the queue's length spares most accept batches counting it).
+    auto removals = std::make_shared<detail::pg::RemovalTally>();
     keeper_ = std::make_unique<detail::pg::LeaseKeeper>(session("lease", /*wait_for_disk=*/false),
-                                                        sql_, settings_, settings_.replica_name);
+                                                        sql_, settings_, settings_.replica_name,
+                                                        removals);
     keeper_->start(options.clock, options.dedupe_window, options.workers,
                    [this](std::string id, std::string name, std::string raw_body,
                           HeaderList headers, detail::WallTime received_at) {
@@ -99,7 +104,8 @@ class PostgresInbox final : public Inbox, public InboxOperations, public CursorS
       accept_sessions.push_back(session("accept"));
     }
     committer_ = std::make_unique<detail::pg::AcceptCommitter>(
-        std::move(accept_sessions), sql_, settings_.max_batch, settings_.replica_name);
+        std::move(accept_sessions), sql_, settings_.max_batch, settings_.replica_name,
+        std::move(removals));
     committer_->start({options.queue_capacity, options.dedupe_window, options.clock},
                       [this] { keeper_->hint(); });
     if (!settings_.poll_only) {
@@ -109,18 +115,26 @@ class PostgresInbox final : public Inbox, public InboxOperations, public CursorS
     }
   }
 
+  // A full queue is asked again once the completions reported before are written: room a
+  // returned complete() made is room, even before its pass committed.
   Acceptance accept(std::shared_ptr<const EventRecord> record) override {
     if (!committer_) return Acceptance::unavailable;  // not attached
-    return committer_->accept(*record, serialize_key(record));
+    const auto key = serialize_key(record);
+    const auto answer = committer_->accept(*record, key);
+    if (answer != Acceptance::full || !keeper_->flush()) return answer;
+    return committer_->accept(*record, key);
   }
 
   std::optional<Delivery> next(std::chrono::milliseconds wait) override {
     return keeper_ ? keeper_->next(wait) : std::nullopt;
   }
 
-  // Outcomes return once committed (fenced by the lease token: an outcome of a worker whose
-  // lease another replica took over is dropped), or after `lease` when the database cannot
-  // take them; the inbox keeps trying meanwhile, and renews the lease.
+  // Outcomes are written fenced by the lease token: an outcome of a worker whose lease another
+  // replica took over is dropped. complete() returns once its completion is queued for the
+  // next pass of the lease keeper (the lease is renewed until it is written); depth(), accept()
+  // when full and the operator's methods first wait for the completions reported before.
+  // retry_later() and dead_letter() return once committed, or after `lease` when the database
+  // cannot take them; the inbox keeps trying meanwhile, and renews the lease.
   void complete(const Delivery& delivery) override { keeper_->complete(delivery); }
   void retry_later(const Delivery& delivery, std::vector<std::size_t> failed_handlers,
                    std::chrono::milliseconds delay) override {
@@ -133,6 +147,7 @@ class PostgresInbox final : public Inbox, public InboxOperations, public CursorS
   // Events unfinished in the shared queue, whichever replica holds them; the last count read
   // when the database cannot be reached.
   std::size_t depth() const override {
+    if (keeper_) keeper_->flush();
     std::lock_guard<std::mutex> lock(operator_mutex_);
     try {
       last_depth_ = tables_.count(StoredState::pending);
@@ -171,12 +186,12 @@ class PostgresInbox final : public Inbox, public InboxOperations, public CursorS
   }
   bool requeue(const std::string& id) override {
     const bool requeued = operate([&] { return tables_.requeue(id); });
-    if (requeued && keeper_) keeper_->hint();
+    if (requeued && keeper_) keeper_->hint(/*earlier=*/true);
     return requeued;
   }
   std::size_t requeue_all() override {
     const auto requeued = operate([&] { return tables_.requeue_all(); });
-    if (requeued > 0 && keeper_) keeper_->hint();
+    if (requeued > 0 && keeper_) keeper_->hint(/*earlier=*/true);
     return requeued;
   }
 
@@ -238,6 +253,7 @@ class PostgresInbox final : public Inbox, public InboxOperations, public CursorS
 
   template <class Query>
   auto operate(Query&& query) -> decltype(query()) {
+    if (keeper_) keeper_->flush();  // what this replica completed is finished in the tables
     std::lock_guard<std::mutex> lock(operator_mutex_);
     try {
       return query();

@@ -31,6 +31,7 @@
 #include "../../options.hpp"
 #include "../core/histogram.hpp"
 #include "../queue/stored_form.hpp"
+#include "removal_tally.hpp"
 #include "session.hpp"
 #include "statements.hpp"
 #include "text_column.hpp"
@@ -47,12 +48,14 @@ class AcceptCommitter {
   };
 
   // One writer thread per session.
+  // `removals`: what this replica's lease keeper takes out of the queue.
   AcceptCommitter(std::vector<Session> sessions, const InboxSql& sql, std::size_t max_batch,
-                  std::string replica)
+                  std::string replica, std::shared_ptr<RemovalTally> removals)
       : sessions_(std::move(sessions)),
         sql_(sql),
         max_batch_(max_batch),
-        replica_(std::move(replica)) {}
+        replica_(std::move(replica)),
+        removals_(std::move(removals)) {}
 
   AcceptCommitter(const AcceptCommitter&) = delete;
   AcceptCommitter& operator=(const AcceptCommitter&) = delete;
@@ -164,6 +167,7 @@ class AcceptCommitter {
             static_cast<std::size_t>(std::max<std::int64_t>(0, capacity - *room));
         queued_estimate_ = queued_before + (stored_total_ - stored_before);
         last_count_ = commit_started;
+        removals_->counted(std::chrono::steady_clock::now());
       } else {
         queued_estimate_ += stored;
       }
@@ -180,7 +184,8 @@ class AcceptCommitter {
         write->done = true;
         write->waiter->notify_one();
       }
-      if (stored > 0) {
+      if (stored > 0 && commit_started - last_hint_ >= hint_gap) {
+        last_hint_ = commit_started;
         lock.unlock();
         hint_other_replicas(session);
         lock.lock();
@@ -189,11 +194,13 @@ class AcceptCommitter {
   }
 
   // Caller holds mutex_. Whether the batch about to be written must count the queue: when
-  // the queue may be half full by the estimate (this replica's own accepts since the last
-  // count, the batches in flight and this one; completions only make it smaller), and at
+  // the queue may be half full by the estimate (the last count, plus this replica's accepts
+  // since, the batches in flight and this one, minus what its lease keeper took out since;
+  // other replicas' completions only make it smaller), and at
   // least every recount_interval, so other replicas' accepts are seen too. With one replica
   // the estimate never undercounts, so no batch that could overfill the queue goes uncounted.
-  bool must_count_queue(std::size_t take) const {
+  bool must_count_queue(std::size_t take) {
+    queued_estimate_ -= std::min(removals_->take(), queued_estimate_);
     return std::chrono::steady_clock::now() - last_count_ >= recount_interval ||
            2 * (queued_estimate_ + in_flight_ + take) >= limits_.queue_capacity;
   }
@@ -313,10 +320,18 @@ class AcceptCommitter {
   std::unordered_map<const Session*, std::uint64_t> reconnects_seen_;
   // What this replica knows of the queue's length, so that most batches need not count it.
   static constexpr std::chrono::seconds recount_interval{1};
-  std::size_t queued_estimate_ = 0;  // at the last count, plus stored since
+  std::size_t queued_estimate_ = 0;  // at the last count, plus stored since, minus removals
+  const std::shared_ptr<RemovalTally> removals_;
   std::size_t in_flight_ = 0;        // accepts in batches being written
   std::size_t stored_total_ = 0;     // events this replica's batches stored
   std::chrono::steady_clock::time_point last_count_{};  // never: the first batch counts
+  // Other replicas are hinted (NOTIFY, a transaction of its own) at most once per hint_gap:
+  // under load a batch commits every millisecond or so, and a hint per batch cost the database
+  // a transaction per five events. Events a batch stores while the hint is held back are
+  // claimed at once by this replica (its commits wake its own workers), and by the others at
+  // the next hint or their next poll.
+  static constexpr std::chrono::milliseconds hint_gap{10};
+  std::chrono::steady_clock::time_point last_hint_{};
   std::string last_error_;
   std::vector<std::thread> threads_;
 };

@@ -33,6 +33,7 @@
 #include "../../inbox/postgres_settings.hpp"
 #include "../../options.hpp"
 #include "../queue/stored_form.hpp"
+#include "removal_tally.hpp"
 #include "session.hpp"
 #include "statements.hpp"
 
@@ -45,12 +46,14 @@ class LeaseKeeper {
       std::string id, std::string name, std::string raw_body, HeaderList headers,
       WallTime received_at)>;
 
+  // `removals` hears of the events this keeper takes out of the queue.
   LeaseKeeper(Session session, const InboxSql& sql, const PostgresInboxSettings& settings,
-              std::string replica)
+              std::string replica, std::shared_ptr<RemovalTally> removals)
       : session_(std::move(session)),
         sql_(sql),
         settings_(settings),
         replica_(std::move(replica)),
+        removals_(std::move(removals)),
         random_(std::random_device{}()) {}
 
   LeaseKeeper(const LeaseKeeper&) = delete;
@@ -115,9 +118,13 @@ class LeaseKeeper {
     }
   }
 
-  // Outcomes. Each returns once the outcome is committed, or, when the database cannot take
-  // it, after `lease` (the keeper goes on trying meanwhile, renewing the lease): a worker never
-  // waits forever.
+  // Outcomes. complete() returns once the completion is queued for the keeper's next pass: a
+  // worker that waited for its commit would give each pass at most one completion per worker,
+  // and passes, not events, are what the database spends most on. Until that pass commits,
+  // the event stays leased and renewed (a crash of this replica meanwhile runs it again, as a
+  // crash while the handler ran would). retry_later() and dead_letter() return once committed,
+  // or, when the database cannot take it, after `lease` (the keeper goes on trying meanwhile,
+  // renewing the lease): a worker never waits forever.
   void complete(const Delivery& delivery) { write(make_outcome(Kind::complete, delivery)); }
 
   void retry_later(const Delivery& delivery, std::vector<std::size_t> failed_handlers,
@@ -135,10 +142,25 @@ class LeaseKeeper {
     write(outcome);
   }
 
-  // Events may be ready: a commit of this replica, a NOTIFY, a requeue.
-  void hint() {
+  // Waits until every outcome reported so far is written (or `lease` passed, the database
+  // being away): what a reader of the tables sees afterwards includes the completions that
+  // complete() no longer waits for. True when there was one to wait for.
+  bool flush() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    const auto reported = outcomes_reported_;
+    if (outcomes_written_ >= reported) return false;
+    outcome_cv_.wait_for(lock, settings_.lease,
+                         [&] { return outcomes_written_ >= reported || stopping_; });
+    return true;
+  }
+
+  // Events may be ready: a commit of this replica, a NOTIFY, a requeue. `earlier`: they may
+  // be older than what this replica last claimed (a requeued dead letter), so the next claim
+  // looks from the start of the queue.
+  void hint(bool earlier = false) {
     std::lock_guard<std::mutex> lock(mutex_);
     hinted_ = true;
+    if (earlier) rescan_ = true;
     keeper_cv_.notify_one();
   }
 
@@ -205,6 +227,8 @@ class LeaseKeeper {
     std::vector<const EventRecord*> renewed_claims;
     std::size_t claim = 0;
     std::int64_t claim_token = 0;
+    std::int64_t claim_floor = 0;  // the claim looks at events from this seq on
+    SteadyClock::time_point began{};  // before its transaction began
   };
 
   // Everything a pass's answers say, applied under the lock.
@@ -215,6 +239,7 @@ class LeaseKeeper {
     std::vector<std::vector<std::size_t>> handlers;
     std::vector<bool> outcome_applied;
     std::vector<std::string> renewed;
+    std::optional<std::int64_t> lowest_seq;
   };
 
   static constexpr std::chrono::milliseconds failure_pause{100};
@@ -243,7 +268,9 @@ class LeaseKeeper {
     held->second.writing = true;
     outcome->token = held->second.token;
     outcomes_.push_back(outcome);
+    ++outcomes_reported_;
     keeper_cv_.notify_one();
+    if (outcome->kind == Kind::complete) return;
     outcome_cv_.wait_for(lock, settings_.lease, [&] { return outcome->done || stopping_; });
   }
 
@@ -299,11 +326,13 @@ class LeaseKeeper {
         if (!last.outcomes.empty() || !last.give_back.empty()) run_pass(last, failure);
         lock.lock();
         for (auto& outcome : last.outcomes) outcome->done = true;
+        outcomes_written_ += last.outcomes.size();
         outcome_cv_.notify_all();
         return;
       }
 
       Pass pass;
+      pass.began = now;
       pass.outcomes.assign(outcomes_.begin(), outcomes_.end());
       outcomes_.clear();
       pass.give_back.swap(give_back_);
@@ -322,10 +351,18 @@ class LeaseKeeper {
       if (wants_claim(now)) {
         // For the workers waiting, and as many again for those about to ask: a pass then
         // carries several outcomes and claims, and a worker finds its next event waiting.
-        pass.claim = std::min(demand() + workers_, settings_.claim_batch);
+        pass.claim = last_claim_full_ ? settings_.claim_batch
+                                      : std::min(demand() + workers_, settings_.claim_batch);
         pass.claim_token = fresh_token();
+        const bool retry_now_due = retry_due_ && now >= *retry_due_;
+        if (!last_claim_full_ || rescan_ || retry_now_due || now >= next_claim_from_start_) {
+          next_claim_from_start_ = now + settings_.poll_interval;
+          rescan_ = false;
+        } else {
+          pass.claim_floor = claim_floor_;
+        }
         hinted_ = false;
-        if (retry_due_ && now >= *retry_due_) retry_due_.reset();
+        if (retry_now_due) retry_due_.reset();
         next_poll = now + settings_.poll_interval;
         claim_in_flight_ = true;
       }
@@ -411,7 +448,8 @@ class LeaseKeeper {
                            .int8(pass.claim_token)
                            .int8(static_cast<std::int64_t>(pass.claim))
                            .int8(settings_.lease.count())
-                           .text(replica_)});
+                           .text(replica_)
+                           .int8(pass.claim_floor)});
     }
 
     Answers answers;
@@ -459,6 +497,7 @@ class LeaseKeeper {
     for (int r = 0; r < rows.rows(); ++r) order[static_cast<std::size_t>(r)] = r;
     std::sort(order.begin(), order.end(),
               [&](int a, int b) { return rows.int8(a, 0) < rows.int8(b, 0); });
+    if (!order.empty()) answers.lowest_seq = rows.int8(order.front(), 0);
     for (const int r : order) {
       answers.claimed_ids.push_back(rows.text(r, 1));
       answers.records.push_back(rebuild_(rows.text(r, 1), rows.text(r, 2), rows.text(r, 3),
@@ -485,10 +524,12 @@ class LeaseKeeper {
       workers_cv_.notify_all();
       return;
     }
+    std::size_t removed = 0;  // from the queue: completed or dead-lettered
     for (std::size_t i = 0; i < pass.outcomes.size(); ++i) {
       auto& outcome = *pass.outcomes[i];
       ++stats_.outcomes;
       if (!answers.outcome_applied[i]) ++stats_.fenced_outcomes;
+      if (answers.outcome_applied[i] && outcome.kind != Kind::retry) ++removed;
       if (outcome.kind == Kind::retry && answers.outcome_applied[i]) {
         // The database counted the delay from its transaction's start, before now: by then
         // the retry is due.
@@ -498,7 +539,9 @@ class LeaseKeeper {
       outcome.done = true;
       held_.erase(outcome.claim);
     }
+    outcomes_written_ += pass.outcomes.size();
     if (!pass.outcomes.empty()) outcome_cv_.notify_all();
+    if (removed > 0) removals_->removed(removed, pass.began);
     for (const EventRecord* claim : pass.renewed_claims) {
       const auto held = held_.find(claim);
       if (held == held_.end() || held->second.writing) continue;
@@ -515,6 +558,10 @@ class LeaseKeeper {
         ready_.erase(waiting);
         held_.erase(held);
       }
+    }
+    if (pass.claim > 0) {
+      last_claim_full_ = answers.records.size() == pass.claim;
+      if (answers.lowest_seq) claim_floor_ = *answers.lowest_seq;
     }
     for (std::size_t i = 0; i < answers.records.size(); ++i) {
       const auto& record = answers.records[i];
@@ -551,6 +598,7 @@ class LeaseKeeper {
   const InboxSql& sql_;
   const PostgresInboxSettings settings_;
   const std::string replica_;
+  const std::shared_ptr<RemovalTally> removals_;
   std::mt19937_64 random_;  // keeper thread only
   Clock clock_;
   std::chrono::seconds dedupe_window_{0};
@@ -564,12 +612,26 @@ class LeaseKeeper {
   std::deque<Delivery> ready_;          // claimed, not handed out yet, in arrival order
   std::unordered_map<const EventRecord*, Held> held_;
   std::deque<std::shared_ptr<Outcome>> outcomes_;
+  std::uint64_t outcomes_reported_ = 0;  // queued by write(), ever
+  std::uint64_t outcomes_written_ = 0;   // of those, committed (or fenced off), ever
   std::vector<std::pair<std::string, std::int64_t>> give_back_;
   std::size_t waiting_workers_ = 0;
   std::uint64_t claim_rounds_done_ = 0;
   bool claim_in_flight_ = false;
   bool hinted_ = true;  // events may wait from before this replica started
   std::optional<SteadyClock::time_point> retry_due_;
+  // Where claims start while there is a backlog. Under load, the queue's index begins with
+  // the entries of events completed moments ago, which are dead but cannot be cleaned up yet
+  // (transactions that may still see them are running): a claim from the start visited each of
+  // them, and that was most of a claim's cost. While claims come back full, the next one
+  // starts at the first event the last one took. What may have become claimable below that (a
+  // retry now due, a requeue, a batch that committed out of order, another replica's released
+  // or expired lease) is found by a claim from the start: after a claim that came back short,
+  // for a retry or requeue of this replica, and at least every poll_interval.
+  std::int64_t claim_floor_ = 0;
+  bool last_claim_full_ = false;
+  bool rescan_ = false;
+  SteadyClock::time_point next_claim_from_start_{};
   SteadyClock::time_point last_failure_{};
   bool closed_ = false;
   bool stopping_ = false;

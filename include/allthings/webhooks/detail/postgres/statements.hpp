@@ -103,13 +103,14 @@ FROM (SELECT DISTINCT k FROM unnest($1::text[]) AS k ORDER BY k) AS keys
 
   // Leases up to $2 events that are due, in arrival order, skipping those another replica is
   // claiming right now, and an event whose key has an earlier unfinished event. $1: the fresh
-  // lease token; $3: the lease in milliseconds; $4: this replica's name.
+  // lease token; $3: the lease in milliseconds; $4: this replica's name; $5: the lowest seq to
+  // look at (0: all; see LeaseKeeper::claim_floor_).
   std::string claim_ready = in_schema(R"sql(
 UPDATE {s}.events e SET lease_token = $1, leased_by = $4,
   available_at = now() + $3::float8 * interval '1 millisecond'
 FROM (
   SELECT c.seq FROM {s}.events c
-  WHERE c.state = 'pending' AND c.available_at <= now()
+  WHERE c.state = 'pending' AND c.seq >= $5 AND c.available_at <= now()
     AND (c.serial_key IS NULL OR NOT EXISTS (
       SELECT 1 FROM {s}.events p
       WHERE p.serial_key = c.serial_key AND p.state = 'pending' AND p.seq < c.seq))
