@@ -425,3 +425,37 @@ TEST_CASE(
   CHECK(stored_odd.id.rfind("sha256:", 0) == 0);
   CHECK(stored_odd.name == "ticket.?");
 }
+
+// complete() returns before its pass commits. Room it freed must still be room for the next
+// accept: a full answer waits for the completions reported before it and asks again. Here the
+// completion's DELETE is held up by a lock another session holds for 300 ms.
+TEST_CASE("postgres: room a returned complete() freed is room for the next accept, before its pass commits") {
+  auto* server = test::pg::server_or_skip();
+  if (server == nullptr) return;
+  const auto schema = test::pg::fresh_schema();
+  auto inbox = inbox_on(schema);
+  auto options = test::options();
+  options.queue_capacity = 3;
+  inbox->attach(options);
+  const auto event = [](const std::string& id) {
+    return aw::testing::make_event(id, "ticket.created").record();
+  };
+  for (const char* id : {"evt-a", "evt-b", "evt-c"}) {
+    REQUIRE(inbox->accept(event(id)) == aw::Acceptance::accepted);
+  }
+  REQUIRE(inbox->accept(event("evt-d")) == aw::Acceptance::full);
+  const auto first = inbox->next(2000ms);
+  REQUIRE(first);
+  REQUIRE(first->record->id == "evt-a");
+
+  test::pg::Client blocker(server->conninfo());
+  blocker.exec("BEGIN");
+  blocker.exec("SELECT 1 FROM \"" + schema + "\".events WHERE id = 'evt-a' FOR UPDATE");
+  inbox->complete(*first);  // queued: its DELETE now waits for the blocker
+  std::thread release([&] {
+    std::this_thread::sleep_for(300ms);
+    blocker.exec("COMMIT");
+  });
+  CHECK(inbox->accept(event("evt-d")) == aw::Acceptance::accepted);
+  release.join();
+}
