@@ -142,14 +142,15 @@ class LeaseKeeper {
     write(outcome);
   }
 
-  // Waits until every outcome reported so far is written (or `lease` passed, the database
-  // being away): what a reader of the tables sees afterwards includes the completions that
-  // complete() no longer waits for. True when there was one to wait for.
+  // Waits until every outcome reported so far is written, or at most as long as one round
+  // trip may take (the database may be away: depth() and /readyz must not hang): what a reader
+  // of the tables sees afterwards includes the completions that complete() no longer waits
+  // for. True when there was one to wait for.
   bool flush() {
     std::unique_lock<std::mutex> lock(mutex_);
     const auto reported = outcomes_reported_;
     if (outcomes_written_ >= reported) return false;
-    outcome_cv_.wait_for(lock, settings_.lease,
+    outcome_cv_.wait_for(lock, round_trip_limit(),
                          [&] { return outcomes_written_ >= reported || stopping_; });
     return true;
   }
