@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <string>
 #include <thread>
 #include <vector>
@@ -168,4 +169,107 @@ TEST_CASE("postgres: an event given back below where full claims start is taken 
   REQUIRE(position < static_cast<std::ptrdiff_t>(order.size()));
   // A poll interval is about 50 events of 20 ms: far before the backlog ran out.
   CHECK(position < 100);
+}
+
+// The next event of a key becomes claimable when the key's event before it finishes, and it may
+// lie below where this replica's claims start by then. The replica that finished the event must
+// look there at once, not at its next poll.
+TEST_CASE("postgres: the next event of a key is claimed as soon as the event before it finished") {
+  auto* server = test::pg::server_or_skip();
+  if (server == nullptr) return;
+  const auto schema = test::pg::fresh_schema();
+  auto options = test::options();
+  options.workers = 2;
+  options.serialize_by = [](const aw::Event& e) { return e.data().value("key", ""); };
+  auto settings = test::pg::settings(schema, "only");
+  settings.poll_interval = std::chrono::minutes(5);  // only a hint can bring it in time
+  settings.lease = std::chrono::minutes(5);
+  settings.heartbeat_interval = std::chrono::minutes(1);
+  settings.claim_batch = 3;
+  auto inbox = std::make_shared<aw::PostgresInbox>(server->conninfo(), settings);
+  inbox->attach(options);
+  const auto accept = [&](const std::string& id, const std::string& key) {
+    REQUIRE(inbox->accept(aw::testing::make_event(id, "ticket.updated", {{"key", key}}).record()) ==
+            aw::Acceptance::accepted);
+  };
+  accept("evt-a1", "a");
+  accept("evt-a2", "a");  // waits for evt-a1
+  constexpr int others = 10;
+  for (int i = 0; i < others; ++i) accept("evt-b" + std::to_string(i), "b" + std::to_string(i));
+
+  const auto first = inbox->next(2000ms);
+  REQUIRE(first);
+  REQUIRE(first->record->id == "evt-a1");
+  // The others are claimed past evt-a2, which cannot be taken yet.
+  for (int i = 0; i < others; ++i) {
+    const auto delivery = inbox->next(2000ms);
+    REQUIRE(delivery);
+    REQUIRE(delivery->record->id != "evt-a2");
+    inbox->complete(*delivery);
+  }
+  inbox->complete(*first);
+  const auto second = inbox->next(3000ms);
+  REQUIRE(second);
+  CHECK(second->record->id == "evt-a2");
+}
+
+// Two accept connections commit batches side by side, so a batch may commit after one that
+// took higher seqs, below where this replica's claims start by then. Its commit says where it
+// begins: every event must be handed out long before a poll interval.
+TEST_CASE("postgres: events of batches that commit out of order are claimed without waiting for a poll") {
+  auto* server = test::pg::server_or_skip();
+  if (server == nullptr) return;
+  const auto schema = test::pg::fresh_schema();
+  auto options = test::options();
+  options.workers = 2;
+  auto settings = test::pg::settings(schema, "only");
+  settings.accept_connections = 2;
+  settings.poll_interval = std::chrono::minutes(5);  // only a hint can bring them in time
+  settings.lease = std::chrono::minutes(5);
+  settings.heartbeat_interval = std::chrono::minutes(1);
+  auto inbox = std::make_shared<aw::PostgresInbox>(server->conninfo(), settings);
+  inbox->attach(options);
+
+  // In waves, each on an empty queue: a batch that commits late then lies below the floor
+  // more often than under a backlog, where claims start far behind the newest batches.
+  constexpr int waves = 3;
+  constexpr int senders = 4;
+  constexpr int per_sender = 100;
+  std::atomic<int> handed_out{0};
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> workers;
+  for (int w = 0; w < 2; ++w) {
+    workers.emplace_back([&] {
+      while (!stop) {
+        if (const auto delivery = inbox->next(200ms)) {
+          inbox->complete(*delivery);
+          ++handed_out;
+        }
+      }
+    });
+  }
+  int sent = 0;
+  for (int wave = 0; wave < waves; ++wave) {
+    std::vector<std::thread> threads;
+    for (int s = 0; s < senders; ++s) {
+      threads.emplace_back([&, wave, s] {
+        for (int i = 0; i < per_sender; ++i) {
+          const auto id = "evt-" + std::to_string(wave) + "-" + std::to_string(s) + "-" +
+                          std::to_string(i);
+          CHECK(inbox->accept(aw::testing::make_event(id, "ticket.created").record()) ==
+                aw::Acceptance::accepted);
+        }
+      });
+    }
+    for (auto& thread : threads) thread.join();
+    sent += senders * per_sender;
+    CHECK_MESSAGE(test::eventually([&] { return handed_out == sent; }, 5s),
+                  "wave " << wave << ": " << handed_out.load() << " of " << sent);
+    if (handed_out != sent) break;
+  }
+  stop = true;
+  for (auto& worker : workers) worker.join();
+  CHECK(handed_out.load() == waves * senders * per_sender);
+  const auto stats = inbox->stats();
+  MESSAGE("commits: " << stats.commits << " for " << stats.events_committed << " events");
 }

@@ -107,7 +107,7 @@ class PostgresInbox final : public Inbox, public InboxOperations, public CursorS
         std::move(accept_sessions), sql_, settings_.max_batch, settings_.replica_name,
         std::move(removals));
     committer_->start({options.queue_capacity, options.dedupe_window, options.clock},
-                      [this] { keeper_->hint(); });
+                      [this](std::int64_t lowest_seq) { keeper_->hint(lowest_seq); });
     if (!settings_.poll_only) {
       listener_ = std::make_unique<detail::pg::NotificationListener>(
           session("listen", true, /*pipeline=*/false), sql_.channel, settings_.replica_name,
@@ -186,12 +186,12 @@ class PostgresInbox final : public Inbox, public InboxOperations, public CursorS
   }
   bool requeue(const std::string& id) override {
     const bool requeued = operate([&] { return tables_.requeue(id); });
-    if (requeued && keeper_) keeper_->hint(/*earlier=*/true);
+    if (requeued && keeper_) keeper_->hint();
     return requeued;
   }
   std::size_t requeue_all() override {
     const auto requeued = operate([&] { return tables_.requeue_all(); });
-    if (requeued > 0 && keeper_) keeper_->hint(/*earlier=*/true);
+    if (requeued > 0 && keeper_) keeper_->hint();
     return requeued;
   }
 

@@ -30,9 +30,11 @@ struct PostgresInboxSettings {
 
   // Most accepts in one transaction (one multi-row insert, one commit).
   std::size_t max_batch = 512;
-  // Connections (and threads) that commit accepts: while one batch waits for the disk, the
-  // next is written, and the server flushes them together.
-  std::size_t accept_connections = 2;
+  // Connections (and threads) that commit accepts. With one, the accepts that arrive while a
+  // batch commits form the next batch: fewer, larger transactions, which was fastest on the
+  // benchmark's two cores (docs/postgres.md). More let batches commit side by side, for a
+  // server with disks and cores to spare.
+  std::size_t accept_connections = 1;
   // Most events one claim leases, for the workers waiting at that moment.
   std::size_t claim_batch = 32;
 

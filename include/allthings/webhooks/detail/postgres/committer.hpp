@@ -71,8 +71,9 @@ class AcceptCommitter {
   }
 
   // Starts committing; `on_new_events` runs on the committer thread after a commit stored new
-  // events (this replica's workers may claim them at once).
-  void start(Limits limits, std::function<void()> on_new_events) {
+  // events (this replica's workers may claim them at once), with the lowest seq it stored: a
+  // batch may commit after one that took higher seqs.
+  void start(Limits limits, std::function<void(std::int64_t lowest_seq)> on_new_events) {
     std::lock_guard<std::mutex> lock(mutex_);
     limits_ = std::move(limits);
     on_new_events_ = std::move(on_new_events);
@@ -150,12 +151,13 @@ class AcceptCommitter {
       lock.unlock();
       std::string failure;
       std::optional<std::int64_t> room;
+      std::int64_t lowest_seq = 0;
       const auto commit_started = std::chrono::steady_clock::now();
-      const std::size_t stored = commit(session, batch, count_queue, room, failure);
+      const std::size_t stored = commit(session, batch, count_queue, room, lowest_seq, failure);
       commit_duration_.observe(std::chrono::steady_clock::now() - commit_started);
       if (stored > 0) batch_size_.observe(stored);
       writable_.store(failure.empty(), std::memory_order_relaxed);
-      if (stored > 0 && on_new_events_) on_new_events_();
+      if (stored > 0 && on_new_events_) on_new_events_(lowest_seq);
       lock.lock();
       in_flight_ -= take;
       stored_total_ += stored;
@@ -220,9 +222,10 @@ class AcceptCommitter {
   // duplicate when the first is stored): the database would refuse the same id twice in one
   // statement.
   // `count_queue`: count the queue for the capacity (its room is put in `room`), or take it
-  // as far from full.
+  // as far from full. `lowest_seq`: the lowest seq of the events stored.
   std::size_t commit(Session& session, const std::vector<Write*>& batch, bool count_queue,
-                     std::optional<std::int64_t>& room, std::string& failure) {
+                     std::optional<std::int64_t>& room, std::int64_t& lowest_seq,
+                     std::string& failure) {
     std::unordered_map<std::string_view, Write*> first_of;
     std::vector<Write*> rows;
     std::vector<std::pair<Write*, Write*>> repeats;  // (repeat, first)
@@ -279,10 +282,13 @@ class AcceptCommitter {
       if (count_queue) room = answers.int8(0, 1);
       for (std::size_t i = 0; i < rows.size(); ++i) {
         switch (answers.int8(static_cast<int>(i), 0)) {
-          case accepted_answer:
+          case accepted_answer: {
             rows[i]->result = Acceptance::accepted;
+            const auto seq = answers.int8(static_cast<int>(i), 2);
+            lowest_seq = stored == 0 ? seq : std::min(lowest_seq, seq);
             ++stored;
             break;
+          }
           case duplicate_answer: rows[i]->result = Acceptance::duplicate; break;
           default: rows[i]->result = Acceptance::full; break;
         }
@@ -308,7 +314,7 @@ class AcceptCommitter {
   const std::size_t max_batch_;
   const std::string replica_;
   Limits limits_{};
-  std::function<void()> on_new_events_;
+  std::function<void(std::int64_t lowest_seq)> on_new_events_;
 
   mutable std::mutex mutex_;
   std::condition_variable writes_cv_;

@@ -155,13 +155,13 @@ class LeaseKeeper {
     return true;
   }
 
-  // Events may be ready: a commit of this replica, a NOTIFY, a requeue. `earlier`: they may
-  // be older than what this replica last claimed (a requeued dead letter), so the next claim
-  // looks from the start of the queue.
-  void hint(bool earlier = false) {
+  // Events may be ready from seq `from_seq` on: a commit of this replica says where its batch
+  // begins (it may have committed after a batch with higher seqs); a NOTIFY of another replica
+  // or a requeue may concern any event, so the next claim looks from the start (0).
+  void hint(std::int64_t from_seq = 0) {
     std::lock_guard<std::mutex> lock(mutex_);
     hinted_ = true;
-    if (earlier) rescan_ = true;
+    lower_floor(from_seq);
     keeper_cv_.notify_one();
   }
 
@@ -214,6 +214,8 @@ class LeaseKeeper {
   struct Held {
     std::shared_ptr<const EventRecord> record;
     std::int64_t token = 0;
+    std::int64_t seq = 0;
+    bool keyed = false;  // it has a serialize key
     // Its outcome is queued. It is still renewed until the outcome is written (writing may take
     // long while the database is away), but a renewal that fails no longer means a loss: the
     // outcome itself may have removed the row.
@@ -238,9 +240,10 @@ class LeaseKeeper {
     std::vector<std::shared_ptr<const EventRecord>> records;
     std::vector<int> attempts;
     std::vector<std::vector<std::size_t>> handlers;
+    std::vector<std::int64_t> seqs;
+    std::vector<bool> keyed;
     std::vector<bool> outcome_applied;
     std::vector<std::string> renewed;
-    std::optional<std::int64_t> lowest_seq;
   };
 
   static constexpr std::chrono::milliseconds failure_pause{100};
@@ -281,6 +284,11 @@ class LeaseKeeper {
     if (held == held_.end()) return;
     give_back_.emplace_back(held->second.record->id, held->second.token);
     held_.erase(held);
+  }
+
+  // Caller holds mutex_. The next claim starts at `seq` or lower.
+  void lower_floor(std::int64_t seq) {
+    lowered_floor_ = lowered_floor_ ? std::min(*lowered_floor_, seq) : seq;
   }
 
   std::size_t demand() const {
@@ -356,12 +364,12 @@ class LeaseKeeper {
                                       : std::min(demand() + workers_, settings_.claim_batch);
         pass.claim_token = fresh_token();
         const bool retry_now_due = retry_due_ && now >= *retry_due_;
-        if (!last_claim_full_ || rescan_ || retry_now_due || now >= next_claim_from_start_) {
+        if (retry_now_due || now >= next_claim_from_start_) {
           next_claim_from_start_ = now + settings_.poll_interval;
-          rescan_ = false;
         } else {
-          pass.claim_floor = claim_floor_;
+          pass.claim_floor = std::min(claim_floor_, lowered_floor_.value_or(claim_floor_));
         }
+        lowered_floor_.reset();
         hinted_ = false;
         if (retry_now_due) retry_due_.reset();
         next_poll = now + settings_.poll_interval;
@@ -498,8 +506,9 @@ class LeaseKeeper {
     for (int r = 0; r < rows.rows(); ++r) order[static_cast<std::size_t>(r)] = r;
     std::sort(order.begin(), order.end(),
               [&](int a, int b) { return rows.int8(a, 0) < rows.int8(b, 0); });
-    if (!order.empty()) answers.lowest_seq = rows.int8(order.front(), 0);
     for (const int r : order) {
+      answers.seqs.push_back(rows.int8(r, 0));
+      answers.keyed.push_back(rows.int8(r, 8) == 1);
       answers.claimed_ids.push_back(rows.text(r, 1));
       answers.records.push_back(rebuild_(rows.text(r, 1), rows.text(r, 2), rows.text(r, 3),
                                          headers_from_json(rows.text(r, 4)),
@@ -519,7 +528,9 @@ class LeaseKeeper {
     if (!failure.empty()) {
       last_error_ = failure;
       // Nothing was committed: outcomes and given-back leases go round again (each is
-      // idempotent: fenced by its token); renewals simply come at the next heartbeat.
+      // idempotent: fenced by its token), the claim starts no higher next time; renewals simply
+      // come at the next heartbeat.
+      if (pass.claim > 0) lower_floor(pass.claim_floor);
       outcomes_.insert(outcomes_.begin(), pass.outcomes.begin(), pass.outcomes.end());
       give_back_.insert(give_back_.end(), pass.give_back.begin(), pass.give_back.end());
       workers_cv_.notify_all();
@@ -530,7 +541,15 @@ class LeaseKeeper {
       auto& outcome = *pass.outcomes[i];
       ++stats_.outcomes;
       if (!answers.outcome_applied[i]) ++stats_.fenced_outcomes;
-      if (answers.outcome_applied[i] && outcome.kind != Kind::retry) ++removed;
+      if (answers.outcome_applied[i] && outcome.kind != Kind::retry) {
+        ++removed;
+        // The next event of its key may be claimable now, below the floor.
+        const auto held = held_.find(outcome.claim);
+        if (held != held_.end() && held->second.keyed) {
+          lower_floor(held->second.seq);
+          hinted_ = true;
+        }
+      }
       if (outcome.kind == Kind::retry && answers.outcome_applied[i]) {
         // The database counted the delay from its transaction's start, before now: by then
         // the retry is due.
@@ -562,11 +581,12 @@ class LeaseKeeper {
     }
     if (pass.claim > 0) {
       last_claim_full_ = answers.records.size() == pass.claim;
-      if (answers.lowest_seq) claim_floor_ = *answers.lowest_seq;
+      claim_floor_ = answers.seqs.empty() ? pass.claim_floor : answers.seqs.front();
     }
     for (std::size_t i = 0; i < answers.records.size(); ++i) {
       const auto& record = answers.records[i];
-      held_[record.get()] = Held{record, pass.claim_token, false};
+      held_[record.get()] = Held{record, pass.claim_token, answers.seqs[i], answers.keyed[i],
+                                 false};
       ready_.push_back(Delivery{record, answers.attempts[i], answers.handlers[i]});
       ++stats_.claims;
     }
@@ -621,17 +641,20 @@ class LeaseKeeper {
   bool claim_in_flight_ = false;
   bool hinted_ = true;  // events may wait from before this replica started
   std::optional<SteadyClock::time_point> retry_due_;
-  // Where claims start while there is a backlog. Under load, the queue's index begins with
-  // the entries of events completed moments ago, which are dead but cannot be cleaned up yet
-  // (transactions that may still see them are running): a claim from the start visited each of
-  // them, and that was most of a claim's cost. While claims come back full, the next one
-  // starts at the first event the last one took. What may have become claimable below that (a
-  // retry now due, a requeue, a batch that committed out of order, another replica's released
-  // or expired lease) is found by a claim from the start: after a claim that came back short,
-  // for a retry or requeue of this replica, and at least every poll_interval.
+  // Where claims start. Under load, the queue's index begins with the entries of events
+  // completed moments ago, which are dead but cannot be cleaned up yet (transactions that may
+  // still see them are running): a claim from the start visited each of them, and that was
+  // most of a claim's cost. So a claim starts at the first event the last one took, or lower
+  // where something may have become claimable below it since (lowered_floor_):
+  // - this replica's batch that committed after one with higher seqs (the committer's hint);
+  // - the next event of a key whose event this replica finished;
+  // - anything, after a NOTIFY of another replica or a requeue (from the start).
+  // What no hint announces (a retry now due, another replica's released or expired lease or
+  // finished key) is found by a claim from the start: when a retry of this replica is due,
+  // and at least every poll_interval.
   std::int64_t claim_floor_ = 0;
+  std::optional<std::int64_t> lowered_floor_;  // since the last claim was sent
   bool last_claim_full_ = false;
-  bool rescan_ = false;
   SteadyClock::time_point next_claim_from_start_{};
   SteadyClock::time_point last_failure_{};
   bool closed_ = false;

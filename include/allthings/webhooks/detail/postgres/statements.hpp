@@ -47,7 +47,8 @@ struct InboxSql {
   // concurrent insert of the same id waits for the other transaction and then sees it) and
   // the event is queued in events. Rows beyond the room left in the queue are not remembered
   // at all, so their retry is new. Answers one row per input row, in input order: AcceptAnswer,
-  // and the room counted before the batch (-1: not counted).
+  // the room counted before the batch (-1: not counted), and the queued event's seq (NULL: not
+  // queued).
   std::string accept = in_schema(R"sql(
 WITH input AS (
   SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::text[], $5::int8[], $6::text[])
@@ -67,14 +68,14 @@ WITH input AS (
   INSERT INTO {s}.events (id, name, raw_body, headers, received_at_ms, serial_key)
   SELECT i.id, i.name, i.raw_body, i.headers, i.received_at_ms, i.serial_key
   FROM input i JOIN remembered r ON r.id = i.id ORDER BY i.ord
-  RETURNING id
+  RETURNING id, seq
 )
 SELECT (CASE
   WHEN q.id IS NOT NULL THEN 0
   WHEN i.ord <= (SELECT n FROM room) THEN 1
   WHEN EXISTS (SELECT 1 FROM {s}.seen_ids s WHERE s.id = i.id
                AND NOT (s.completed_at_ms IS NOT NULL AND s.accepted_at_ms <= $8)) THEN 1
-  ELSE 2 END)::int8, CASE WHEN $10::int8 = 1 THEN (SELECT n FROM room) ELSE -1 END
+  ELSE 2 END)::int8, CASE WHEN $10::int8 = 1 THEN (SELECT n FROM room) ELSE -1 END, q.seq
 FROM input i LEFT JOIN queued q ON q.id = i.id ORDER BY i.ord
 )sql",
                                  schema);
@@ -104,7 +105,8 @@ FROM (SELECT DISTINCT k FROM unnest($1::text[]) AS k ORDER BY k) AS keys
   // Leases up to $2 events that are due, in arrival order, skipping those another replica is
   // claiming right now, and an event whose key has an earlier unfinished event. $1: the fresh
   // lease token; $3: the lease in milliseconds; $4: this replica's name; $5: the lowest seq to
-  // look at (0: all; see LeaseKeeper::claim_floor_).
+  // look at (0: all; see LeaseKeeper::claim_floor_). The last column is 1 for an event with a
+  // serialize key: its outcome may make the next event of its key claimable.
   std::string claim_ready = in_schema(R"sql(
 UPDATE {s}.events e SET lease_token = $1, leased_by = $4,
   available_at = now() + $3::float8 * interval '1 millisecond'
@@ -119,7 +121,7 @@ FROM (
 ) AS claimed
 WHERE e.seq = claimed.seq
 RETURNING e.seq, e.id, e.name, e.raw_body, e.headers, e.received_at_ms, e.attempt::int8,
-  e.pending_handlers
+  e.pending_handlers, (e.serial_key IS NOT NULL)::int4::int8
 )sql",
                                       schema);
 
