@@ -284,9 +284,11 @@ TEST_CASE("postgres: replicas killed under load and a database restart lose noth
   CHECK(runs.size() == events);
   CHECK(completed_by.size() == events);
   CHECK(not_last == 0);
+  // A kill interrupts at most `workers` handlers, and at most `workers` finished events whose
+  // completion was still on its way to the database (LeaseKeeper::complete).
   for (const auto& repeats : repeats_per_killed) {
-    CHECK_MESSAGE(repeats.second <= workers, repeats.first << " left " << repeats.second
-                                                           << " events to run again, more than "
-                                                              "could be running");
+    CHECK_MESSAGE(repeats.second <= 2 * workers, repeats.first << " left " << repeats.second
+                                                               << " events to run again, more "
+                                                                  "than could be unfinished");
   }
 }

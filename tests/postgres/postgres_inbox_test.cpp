@@ -4,11 +4,13 @@
 // process lists and requeues, and ids PostgreSQL text cannot hold.
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include "postgres_support.hpp"
 
@@ -457,5 +459,45 @@ TEST_CASE("postgres: room a returned complete() freed is room for the next accep
     blocker.exec("COMMIT");
   });
   CHECK(inbox->accept(event("evt-d")) == aw::Acceptance::accepted);
+  release.join();
+}
+
+// complete() does not wait for its pass while fewer than `workers` completions are on their way:
+// a killed replica then runs again at most that many finished events, besides those it
+// interrupted.
+TEST_CASE("postgres: complete() returns at once for up to `workers` completions on their way, then waits") {
+  auto* server = test::pg::server_or_skip();
+  if (server == nullptr) return;
+  const auto schema = test::pg::fresh_schema();
+  auto inbox = inbox_on(schema);
+  auto options = test::options();
+  options.workers = 2;
+  inbox->attach(options);
+  std::vector<aw::Delivery> taken;
+  for (const char* id : {"evt-a", "evt-b", "evt-c"}) {
+    REQUIRE(inbox->accept(aw::testing::make_event(id, "ticket.created").record()) ==
+            aw::Acceptance::accepted);
+  }
+  for (int i = 0; i < 3; ++i) {
+    auto delivery = inbox->next(2000ms);
+    REQUIRE(delivery);
+    taken.push_back(std::move(*delivery));
+  }
+
+  test::pg::Client blocker(server->conninfo());
+  blocker.exec("BEGIN");
+  blocker.exec("SELECT 1 FROM \"" + schema + "\".events WHERE id = '" + taken[0].record->id +
+               "' FOR UPDATE");
+  const auto started = std::chrono::steady_clock::now();
+  std::thread release([&] {
+    std::this_thread::sleep_for(600ms);
+    blocker.exec("COMMIT");
+  });
+  const auto since_start = [&] { return std::chrono::steady_clock::now() - started; };
+  inbox->complete(taken[0]);  // its pass now waits for the blocker
+  inbox->complete(taken[1]);  // the second on its way: still at once
+  CHECK(since_start() < 300ms);
+  inbox->complete(taken[2]);  // a third would be one too many: waits for the first pass
+  CHECK(since_start() >= 450ms);
   release.join();
 }

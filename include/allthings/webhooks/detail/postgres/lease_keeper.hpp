@@ -118,13 +118,15 @@ class LeaseKeeper {
     }
   }
 
-  // Outcomes. complete() returns once the completion is queued for the keeper's next pass: a
-  // worker that waited for its commit would give each pass at most one completion per worker,
-  // and passes, not events, are what the database spends most on. Until that pass commits,
-  // the event stays leased and renewed (a crash of this replica meanwhile runs it again, as a
-  // crash while the handler ran would). retry_later() and dead_letter() return once committed,
-  // or, when the database cannot take it, after `lease` (the keeper goes on trying meanwhile,
-  // renewing the lease): a worker never waits forever.
+  // Outcomes. complete() returns once the completion is queued for the keeper's next pass,
+  // while fewer than `workers` completions are queued: a worker that waited for its commit
+  // would give each pass at most one completion per worker, and passes, not events, are what
+  // the database spends most on. Until that pass commits, the event stays leased and renewed:
+  // a crash of this replica meanwhile runs it again, as a crash while the handler ran would.
+  // The bound keeps that to at most `workers` finished events per crash, besides the
+  // handlers it interrupts. retry_later() and dead_letter() return once committed. Each
+  // returns, when the database cannot take it, after `lease` at the latest (the keeper goes on
+  // trying meanwhile, renewing the lease): a worker never waits forever.
   void complete(const Delivery& delivery) { write(make_outcome(Kind::complete, delivery)); }
 
   void retry_later(const Delivery& delivery, std::vector<std::size_t> failed_handlers,
@@ -274,7 +276,12 @@ class LeaseKeeper {
     outcomes_.push_back(outcome);
     ++outcomes_reported_;
     keeper_cv_.notify_one();
-    if (outcome->kind == Kind::complete) return;
+    if (outcome->kind == Kind::complete) {
+      outcome_cv_.wait_for(lock, settings_.lease, [&] {
+        return outcome->done || stopping_ || outcomes_reported_ - outcomes_written_ <= workers_;
+      });
+      return;
+    }
     outcome_cv_.wait_for(lock, settings_.lease, [&] { return outcome->done || stopping_; });
   }
 
