@@ -434,7 +434,7 @@ Point measure(Variant variant, std::size_t connections, bench::RequestPool& pool
         }
       }
     }
-    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+    for (const char* suffix : {"", "-wal", "-shm", "-journal", "-outcomes0", "-outcomes1"}) {
       std::error_code ignored;
       std::filesystem::remove(db + suffix, ignored);
     }

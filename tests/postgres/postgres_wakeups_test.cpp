@@ -118,8 +118,8 @@ TEST_CASE("postgres: after close() a handler still running finishes and its outc
   CHECK(inbox->depth() == 0);
 }
 
-// While claims come back full, a replica's claims start at the first event its last claim took
-// (below lie dead index entries that cost most of a claim under load). An event that becomes
+// A replica's claims start at the first event its last claim took (below lie dead index
+// entries that cost most of a claim under load). An event that becomes
 // claimable below that point must still come soon: here one given back by a replica that goes
 // away, while a backlog keeps every claim full.
 TEST_CASE("postgres: an event given back below where full claims start is taken within a poll interval") {
