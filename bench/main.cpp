@@ -77,6 +77,9 @@ Usage: allthings_webhooks_bench [options]
                        preset verifies a twentieth of them)
   --micro-batch N      deliveries between two untimed inbox drains (default 16)
   --no-micro           skip the micro-benchmark
+  --memory-events N    unique events sent to one fresh in-memory endpoint (default Options) to
+                       report its resident memory with the dedupe memory full (default
+                       1000000, Options' dedupe_capacity; 0 skips it)
   --micro-only         run only the micro-benchmark
   --help               this text
 
@@ -98,6 +101,7 @@ struct Flags {
   std::string sqlite_dir = std::filesystem::temp_directory_path().string();
   std::size_t micro_events = 200000;
   std::size_t micro_batch = 16;
+  std::size_t memory_events = aw::Options{}.dedupe_capacity;
   bool http = true;
   bool micro = true;
 
@@ -188,6 +192,9 @@ Flags parse_flags(int argc, char** argv) {
       f.micro_events = positive_count(flag, take_value());
     } else if (flag == "--micro-batch") {
       f.micro_batch = positive_count(flag, take_value());
+    } else if (flag == "--memory-events") {
+      const auto& text = take_value();
+      f.memory_events = text == "0" ? 0 : positive_count(flag, text);
     } else if (flag == "--no-micro") {
       f.micro = false;
     } else if (flag == "--micro-only") {
@@ -684,8 +691,49 @@ std::vector<Series> measure_http(const Flags& f, bench::RequestPool& pool,
   return all;
 }
 
+// Sends `events` unique deliveries to one fresh in-memory endpoint with default Options (16
+// connections, as fast as it answers) and reads its resident memory after them: with
+// `events` = dedupe_capacity the dedupe memory is full. The client's request pool (about 1.3 KB
+// per event) lives in this process, not in the server's.
+std::optional<Point> measure_memory(const Flags& f) {
+  if (f.memory_events == 0) return std::nullopt;
+  bench::RequestPool pool(aw::Options{}.path, bench::bench_secret);
+  pool.grow_to(f.memory_events);
+  pool.stamp(std::chrono::system_clock::now());
+  Point point{Variant::memory, 16, {}, {}, {}};
+  bench::ServerProcess server(
+      {"--serve", bench::name_of(Variant::memory), "--events", std::to_string(pool.size())});
+  point.ready = server.await("ready", std::chrono::seconds(60));
+  bench::LoadSettings settings;
+  settings.ports.push_back(std::stoi(point.ready.at("port")));
+  settings.connections = point.connections;
+  settings.threads = f.client_threads;
+  settings.measured = std::chrono::hours(1);  // ends when the pool is used up
+  const auto started = std::chrono::steady_clock::now();
+  point.load = bench::run_load(pool, settings);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  std::string report = "report " + std::to_string(point.load.sent);
+  for (const auto index : point.load.not_2xx) report += " " + std::to_string(index);
+  server.send_line(report);
+  point.report = server.await("report", std::chrono::seconds(90));
+  std::printf("\nmemory: %s unique events sent to one in-memory endpoint (default Options, "
+              "dedupe_capacity %s) in %s s, %s answered 2xx, %s ran once\n"
+              "  resident memory of the server process: idle %s MB -> after the events %s MB "
+              "(peak %s MB)\n",
+              grouped(static_cast<double>(point.load.sent)).c_str(),
+              grouped(static_cast<double>(aw::Options{}.dedupe_capacity)).c_str(),
+              fixed(seconds, 1).c_str(), grouped(static_cast<double>(point.load.answered_2xx)).c_str(),
+              grouped(static_cast<double>(point.field("once"))).c_str(),
+              fixed(megabytes(point.ready, "idle_rss_kb"), 1).c_str(),
+              fixed(megabytes(point.report, "rss_kb"), 1).c_str(),
+              fixed(megabytes(point.report, "hwm_kb"), 1).c_str());
+  return point;
+}
+
 void check_targets(Targets& targets, const std::vector<Series>& http,
-                   const std::optional<bench::MicroResult>& micro, double micro_others) {
+                   const std::optional<bench::MicroResult>& micro, double micro_others,
+                   const std::optional<Point>& memory) {
   for (const std::size_t c : {16, 64}) {
     const Series* m = find(http, Variant::memory, c);
     const Series* ceiling = find(http, Variant::ceiling, c);
@@ -759,6 +807,23 @@ void check_targets(Targets& targets, const std::vector<Series>& http,
                       " starts (target < 20 MB)");
   }
   {
+    const double after_mb = memory ? megabytes(memory->report, "rss_kb") : 0;
+    const bool complete =
+        memory && memory->all_answered_2xx() && memory->dispatched_exactly_once();
+    targets.check(memory.has_value(), complete && after_mb < 200.0, true,
+                  "resident memory of an in-memory endpoint after " +
+                      (memory ? grouped(static_cast<double>(memory->load.sent)) : std::string("-")) +
+                      " accepted events (default Options" +
+                      (memory && memory->load.sent >= aw::Options{}.dedupe_capacity
+                           ? ", dedupe memory full"
+                           : "") +
+                      "): " +
+                      fixed(after_mb, 1) + " MB" +
+                      (memory && !complete ? ", but not every event was answered 2xx and ran once"
+                                           : "") +
+                      " (target < 200 MB)");
+  }
+  {
     std::size_t rounds = 0;
     std::string not_all_2xx;
     for (const auto& s : http) {
@@ -811,6 +876,8 @@ int run(const Flags& f) {
     http = measure_http(measured, pool, database);
   }
 
+  const std::optional<Point> memory = f.http ? measure_memory(f) : std::nullopt;
+
   std::optional<bench::MicroResult> micro;
   double micro_others = 0;
   if (f.micro) {
@@ -830,7 +897,7 @@ int run(const Flags& f) {
 
   std::cout << "\nload average at end " << first_line_of("/proc/loadavg") << "\ntargets:\n";
   Targets targets;
-  check_targets(targets, http, micro, micro_others);
+  check_targets(targets, http, micro, micro_others, memory);
   return targets.exit_status();
 }
 
