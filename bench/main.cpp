@@ -36,6 +36,7 @@
 #include "micro.hpp"
 #include "served.hpp"
 #include "server_process.hpp"
+#include "wrk_driver.hpp"
 
 namespace {
 
@@ -77,6 +78,9 @@ Usage: allthings_webhooks_bench [options]
                        preset verifies a twentieth of them)
   --micro-batch N      deliveries between two untimed inbox drains (default 16)
   --no-micro           skip the micro-benchmark
+  --no-client-check    skip the load client check: the ceiling driven by the built-in client
+                       and by wrk -t1 (Debian's wrk; skipped when it is not installed) in
+                       interleaved rounds, to show which client saturates first
   --memory-events N    unique events sent to one fresh in-memory endpoint (default Options) to
                        report its resident memory with the dedupe memory full (default
                        1000000, Options' dedupe_capacity; 0 skips it)
@@ -104,6 +108,7 @@ struct Flags {
   std::size_t memory_events = aw::Options{}.dedupe_capacity;
   bool http = true;
   bool micro = true;
+  bool client_check = true;
 
   std::string postgres_conninfo;
 
@@ -195,6 +200,8 @@ Flags parse_flags(int argc, char** argv) {
     } else if (flag == "--memory-events") {
       const auto& text = take_value();
       f.memory_events = text == "0" ? 0 : positive_count(flag, text);
+    } else if (flag == "--no-client-check") {
+      f.client_check = false;
     } else if (flag == "--no-micro") {
       f.micro = false;
     } else if (flag == "--micro-only") {
@@ -285,6 +292,14 @@ void print_setup(const Flags& f, const bench::RequestPool& pool) {
 // A round in which other tenants used this share of the CPUs (or more) measured them as much
 // as the server; its figures are not trusted for a verdict.
 constexpr double disturbed_share = 0.10;
+
+// The mean of the middle two for an even count; 0 for none.
+double median(std::vector<double> values) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const auto n = values.size();
+  return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
 
 struct Point {
   Variant variant;
@@ -488,14 +503,10 @@ struct Series {
     for (const auto& p : rounds) most = std::max(most, megabytes(p.ready, "idle_rss_kb"));
     return most;
   }
-  // The median of the rounds' requests/s (the mean of the middle two for an even count).
   double median_rps() const {
     std::vector<double> all;
     for (const auto& p : rounds) all.push_back(p.rps());
-    if (all.empty()) return 0;
-    std::sort(all.begin(), all.end());
-    const auto n = all.size();
-    return n % 2 == 1 ? all[n / 2] : (all[n / 2 - 1] + all[n / 2]) / 2;
+    return median(all);
   }
   std::size_t disturbed_rounds() const {
     return static_cast<std::size_t>(
@@ -691,6 +702,67 @@ std::vector<Series> measure_http(const Flags& f, bench::RequestPool& pool,
   return all;
 }
 
+// The ceiling at one connection count, driven by the built-in client and by wrk -t1 in
+// interleaved rounds, each against a fresh server process.
+struct ClientCheck {
+  std::size_t connections = 0;
+  std::vector<double> builtin_rps, wrk_rps;
+  std::size_t disturbed = 0;     // built-in rounds other processes disturbed
+  std::uint64_t wrk_errors = 0;  // answers wrk counted as not 2xx or 3xx, and socket errors
+
+  double ratio() const {
+    const double wrk = median(wrk_rps);
+    return wrk > 0 ? median(builtin_rps) / wrk : 0;
+  }
+};
+
+// Whether the built-in client is what limits a run: a client that saturates before the server
+// would make every server look as fast as the ceiling. wrk replays the pool's requests (the
+// ceiling does not read them, so wrapping around the pool costs nothing).
+std::vector<ClientCheck> check_load_client(const Flags& f, bench::RequestPool& pool,
+                                           const Database& database) {
+  if (!f.client_check) return {};
+  const auto wrk = bench::find_wrk();
+  if (wrk.empty()) {
+    std::cout << "\nload client check skipped: wrk is not installed (apt-get install wrk)\n";
+    return {};
+  }
+  const int seconds = std::max(1, static_cast<int>(std::lround(f.warmup + f.seconds)));
+  const bench::WrkScript script(pool, pool.size());
+  std::vector<ClientCheck> checks;
+  double fastest_rps = 0;
+  for (const std::size_t connections : f.connections) {
+    ClientCheck check{connections, {}, {}, 0};
+    for (std::size_t round = 0; round < f.rounds; ++round) {
+      const Point builtin = measure(Variant::ceiling, connections, pool, f, fastest_rps, database);
+      check.builtin_rps.push_back(builtin.rps());
+      if (builtin.disturbed()) ++check.disturbed;
+      bench::ServerProcess server({"--serve", bench::name_of(Variant::ceiling), "--events",
+                                   std::to_string(pool.size())});
+      const int port = std::stoi(server.await("ready", std::chrono::seconds(60)).at("port"));
+      const auto result = script.run(wrk, port, connections, seconds);
+      check.wrk_rps.push_back(result.requests_per_second);
+      check.wrk_errors += result.not_2xx + result.socket_errors;
+    }
+    checks.push_back(check);
+  }
+  std::cout << "\nload client check: the ceiling driven by the built-in client (" << f.client_threads
+            << " thread(s), " << fixed(f.seconds, 1) << " s measured after " << fixed(f.warmup, 1)
+            << " s) and by wrk -t1 (" << seconds << " s), interleaved, a fresh server each\n";
+  for (const auto& check : checks) {
+    std::string builtin, by_wrk;
+    for (const double rps : check.builtin_rps) builtin += " " + grouped(rps);
+    for (const double rps : check.wrk_rps) by_wrk += " " + grouped(rps);
+    std::printf("  %4zu connections: built-in%s (median %s), wrk%s (median %s) req/s; "
+                "built-in / wrk %s; wrk's errors and answers not 2xx: %s\n",
+                check.connections, builtin.c_str(), grouped(median(check.builtin_rps)).c_str(),
+                by_wrk.c_str(), grouped(median(check.wrk_rps)).c_str(),
+                fixed(check.ratio(), 2).c_str(),
+                grouped(static_cast<double>(check.wrk_errors)).c_str());
+  }
+  return checks;
+}
+
 // Sends `events` unique deliveries to one fresh in-memory endpoint with default Options (16
 // connections, as fast as it answers) and reads its resident memory after them: with
 // `events` = dedupe_capacity the dedupe memory is full. The client's request pool (about 1.3 KB
@@ -733,7 +805,17 @@ std::optional<Point> measure_memory(const Flags& f) {
 
 void check_targets(Targets& targets, const std::vector<Series>& http,
                    const std::optional<bench::MicroResult>& micro, double micro_others,
-                   const std::optional<Point>& memory) {
+                   const std::optional<Point>& memory,
+                   const std::vector<ClientCheck>& client_checks) {
+  for (const auto& check : client_checks) {
+    targets.check(true, check.ratio() >= 0.95 && check.wrk_errors == 0,
+                  check.disturbed * 2 < check.builtin_rps.size(),
+                  "load client: the built-in client drives the ceiling at " +
+                      std::to_string(check.connections) + " connections to " +
+                      fixed(check.ratio(), 2) + " of wrk -t1's requests/s, medians (" +
+                      grouped(median(check.builtin_rps)) + " vs " +
+                      grouped(median(check.wrk_rps)) + "; target >= 0.95)");
+  }
   for (const std::size_t c : {16, 64}) {
     const Series* m = find(http, Variant::memory, c);
     const Series* ceiling = find(http, Variant::ceiling, c);
@@ -850,6 +932,7 @@ int run(const Flags& f) {
   print_setup(f, pool);
 
   std::vector<Series> http;
+  std::vector<ClientCheck> client_checks;
   if (f.http) {
     Flags measured = f;
     Database database{f.postgres_conninfo, -1};
@@ -874,6 +957,7 @@ int run(const Flags& f) {
     }
 #endif
     http = measure_http(measured, pool, database);
+    client_checks = check_load_client(measured, pool, database);
   }
 
   const std::optional<Point> memory = f.http ? measure_memory(f) : std::nullopt;
@@ -897,7 +981,7 @@ int run(const Flags& f) {
 
   std::cout << "\nload average at end " << first_line_of("/proc/loadavg") << "\ntargets:\n";
   Targets targets;
-  check_targets(targets, http, micro, micro_others, memory);
+  check_targets(targets, http, micro, micro_others, memory, client_checks);
   return targets.exit_status();
 }
 
