@@ -115,13 +115,15 @@ class PostgresInbox final : public Inbox, public InboxOperations, public CursorS
     }
   }
 
-  // A full queue is asked again once the completions reported before are written: room a
-  // returned complete() made is room, even before its pass committed.
+  // A full queue or a remembered id is asked again once the completions reported before are
+  // written: room a returned complete() made is room, and an id it finished may be past its
+  // dedupe window, even before its pass committed.
   Acceptance accept(std::shared_ptr<const EventRecord> record) override {
     if (!committer_) return Acceptance::unavailable;  // not attached
     const auto key = serialize_key(record);
     const auto answer = committer_->accept(*record, key);
-    if (answer != Acceptance::full || !keeper_->flush()) return answer;
+    const bool may_change = answer == Acceptance::full || answer == Acceptance::duplicate;
+    if (!may_change || !keeper_->flush()) return answer;
     return committer_->accept(*record, key);
   }
 
