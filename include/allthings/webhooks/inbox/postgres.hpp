@@ -115,15 +115,22 @@ class PostgresInbox final : public Inbox, public InboxOperations, public CursorS
     }
   }
 
-  // A full queue or a remembered id is asked again once the completions reported before are
-  // written: room a returned complete() made is room, and an id it finished may be past its
-  // dedupe window, even before its pass committed.
+  // A full queue is asked again once the completions reported before it are written: room a
+  // returned complete() made is room, even before its pass committed. So is a remembered id
+  // whose own completion was on its way: it may be past its dedupe window (other duplicates
+  // are answered at once: under load some completion is nearly always on its way). What was
+  // on its way is taken before asking: a pass may commit meanwhile.
   Acceptance accept(std::shared_ptr<const EventRecord> record) override {
     if (!committer_) return Acceptance::unavailable;  // not attached
     const auto key = serialize_key(record);
+    bool own_completion = false;
+    const auto on_its_way =
+        keeper_->unwritten_mark(detail::pg::storable_key(record->id), own_completion);
     const auto answer = committer_->accept(*record, key);
-    const bool may_change = answer == Acceptance::full || answer == Acceptance::duplicate;
-    if (!may_change || !keeper_->flush()) return answer;
+    const bool may_change = answer == Acceptance::full ||
+                            (answer == Acceptance::duplicate && own_completion);
+    if (on_its_way == 0 || !may_change) return answer;
+    keeper_->flush(on_its_way);
     return committer_->accept(*record, key);
   }
 

@@ -157,7 +157,11 @@ class AcceptCommitter {
       commit_duration_.observe(std::chrono::steady_clock::now() - commit_started);
       if (stored > 0) batch_size_.observe(stored);
       writable_.store(failure.empty(), std::memory_order_relaxed);
-      if (stored > 0 && on_new_events_) on_new_events_(lowest_seq);
+      // A failed batch may still have committed (the connection broke after the COMMIT went
+      // out): its events, wherever they are, must not wait for a claim from the start.
+      if (on_new_events_ && (stored > 0 || !failure.empty())) {
+        on_new_events_(failure.empty() ? lowest_seq : 0);
+      }
       lock.lock();
       in_flight_ -= take;
       stored_total_ += stored;

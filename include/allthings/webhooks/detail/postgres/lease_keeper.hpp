@@ -119,12 +119,14 @@ class LeaseKeeper {
   }
 
   // Outcomes. complete() returns once the completion is queued for the keeper's next pass,
-  // while fewer than `workers` completions are queued: a worker that waited for its commit
-  // would give each pass at most one completion per worker, and passes, not events, are what
-  // the database spends most on. Until that pass commits, the event stays leased and renewed:
-  // a crash of this replica meanwhile runs it again, as a crash while the handler ran would.
-  // The bound keeps that to at most `workers` finished events per crash, besides the
-  // handlers it interrupts. retry_later() and dead_letter() return once committed. Each
+  // while at most `workers` outcomes are queued: a worker that waited for its commit would
+  // give each pass at most one completion per worker, and passes, not events, are what the
+  // database spends most on. Until that pass commits, the event stays leased and renewed: a
+  // crash of this replica meanwhile runs it again, as a crash while the handler ran would.
+  // The bound keeps what a crash repeats to 2 x `workers` events, running or finished
+  // (`workers` returned completions, and a handler or a waiting completion per worker), as
+  // long as the database answers: one that does not releases a waiting worker after `lease`.
+  // retry_later() and dead_letter() return once committed. Each
   // returns, when the database cannot take it, after `lease` at the latest (the keeper goes on
   // trying meanwhile, renewing the lease): a worker never waits forever.
   void complete(const Delivery& delivery) { write(make_outcome(Kind::complete, delivery)); }
@@ -144,17 +146,27 @@ class LeaseKeeper {
     write(outcome);
   }
 
-  // Waits until every outcome reported so far is written, or at most as long as one round
-  // trip may take (the database may be away: depth() and /readyz must not hang): what a reader
-  // of the tables sees afterwards includes the completions that complete() no longer waits
-  // for. True when there was one to wait for.
-  bool flush() {
+  // The outcomes reported so far and not all written yet, as a mark for flush(mark); 0 when
+  // every one is written. `own` says whether one of them is event `id`'s (as stored).
+  std::uint64_t unwritten_mark(const std::string& id, bool& own) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    own = false;
+    if (outcomes_written_ >= outcomes_reported_) return 0;
+    own = std::any_of(held_.begin(), held_.end(), [&](const auto& entry) {
+      return entry.second.writing && entry.second.record->id == id;
+    });
+    return outcomes_reported_;
+  }
+
+  // Waits until the outcomes up to `mark` (every one reported so far, by default) are
+  // written, or at most as long as one round trip may take (the database may be away: depth()
+  // and /readyz must not hang): what a reader of the tables sees afterwards includes the
+  // completions that complete() no longer waits for.
+  void flush(std::optional<std::uint64_t> mark = std::nullopt) {
     std::unique_lock<std::mutex> lock(mutex_);
-    const auto reported = outcomes_reported_;
-    if (outcomes_written_ >= reported) return false;
+    const auto reported = mark.value_or(outcomes_reported_);
     outcome_cv_.wait_for(lock, round_trip_limit(),
                          [&] { return outcomes_written_ >= reported || stopping_; });
-    return true;
   }
 
   // Events may be ready from seq `from_seq` on: a commit of this replica says where its batch
@@ -535,9 +547,12 @@ class LeaseKeeper {
     if (!failure.empty()) {
       last_error_ = failure;
       // Nothing was committed: outcomes and given-back leases go round again (each is
-      // idempotent: fenced by its token), the claim starts no higher next time; renewals simply
-      // come at the next heartbeat.
-      if (pass.claim > 0) lower_floor(pass.claim_floor);
+      // idempotent: fenced by its token), and so does the claim, from no higher (after the
+      // failure pause, not at the next poll); renewals simply come at the next heartbeat.
+      if (pass.claim > 0) {
+        lower_floor(pass.claim_floor);
+        hinted_ = true;
+      }
       outcomes_.insert(outcomes_.begin(), pass.outcomes.begin(), pass.outcomes.end());
       give_back_.insert(give_back_.end(), pass.give_back.begin(), pass.give_back.end());
       workers_cv_.notify_all();
