@@ -284,8 +284,9 @@ TEST_CASE("postgres: replicas killed under load and a database restart lose noth
   CHECK(runs.size() == events);
   CHECK(completed_by.size() == events);
   CHECK(not_last == 0);
-  // A kill interrupts at most `workers` handlers, and at most `workers` finished events whose
-  // completion was still on its way to the database (LeaseKeeper::complete).
+  // A kill repeats what ran and was not finished in the database: per worker a running
+  // handler or a completion it waits for, and up to `workers` returned completions still on
+  // their way (LeaseKeeper::complete).
   for (const auto& repeats : repeats_per_killed) {
     CHECK_MESSAGE(repeats.second <= 2 * workers, repeats.first << " left " << repeats.second
                                                                << " events to run again, more "

@@ -672,8 +672,8 @@ class LeaseKeeper {
   // - the next event of a key whose event this replica finished;
   // - anything, after a NOTIFY of another replica or a requeue (from the start).
   // What no hint announces (a retry now due, another replica's released or expired lease or
-  // finished key) is found by a claim from the start: when a retry of this replica is due,
-  // and at least every poll_interval.
+  // finished key) is found by a claim from the start: when the earliest retry of this replica
+  // is due (a later one may wait for the next), and at least every poll_interval.
   std::int64_t claim_floor_ = 0;
   std::optional<std::int64_t> lowered_floor_;  // since the last claim was sent
   bool last_claim_full_ = false;
