@@ -462,23 +462,25 @@ TEST_CASE("postgres: room a returned complete() freed is room for the next accep
   release.join();
 }
 
-// complete() does not wait for its pass while fewer than `workers` completions are on their way:
-// a killed replica then runs again at most that many finished events, besides those it
-// interrupted.
-TEST_CASE("postgres: complete() returns at once for up to `workers` completions on their way, then waits") {
+// complete() does not wait for its pass while at most `unwritten_completions` completions are
+// on their way: a killed replica then runs again at most that many finished events, besides
+// those it interrupted. With 0 every complete() waits for its commit.
+namespace {
+void check_unwritten_completions(std::size_t allowed) {
   auto* server = test::pg::server_or_skip();
   if (server == nullptr) return;
   const auto schema = test::pg::fresh_schema();
-  auto inbox = inbox_on(schema);
+  auto settings = test::pg::settings(schema);
+  settings.unwritten_completions = allowed;
+  auto inbox = std::make_shared<aw::PostgresInbox>(server->conninfo(), settings);
   auto options = test::options();
-  options.workers = 2;
+  options.workers = 4;  // not the bound: the setting is
   inbox->attach(options);
   std::vector<aw::Delivery> taken;
-  for (const char* id : {"evt-a", "evt-b", "evt-c"}) {
+  for (std::size_t i = 0; i <= allowed; ++i) {
+    const auto id = "evt-" + std::to_string(i);
     REQUIRE(inbox->accept(aw::testing::make_event(id, "ticket.created").record()) ==
             aw::Acceptance::accepted);
-  }
-  for (int i = 0; i < 3; ++i) {
     auto delivery = inbox->next(2000ms);
     REQUIRE(delivery);
     taken.push_back(std::move(*delivery));
@@ -494,10 +496,16 @@ TEST_CASE("postgres: complete() returns at once for up to `workers` completions 
     blocker.exec("COMMIT");
   });
   const auto since_start = [&] { return std::chrono::steady_clock::now() - started; };
-  inbox->complete(taken[0]);  // its pass now waits for the blocker
-  inbox->complete(taken[1]);  // the second on its way: still at once
+  // The first pass waits for the blocker; the `allowed` first completions return at once.
+  for (std::size_t i = 0; i < allowed; ++i) inbox->complete(taken[i]);
   CHECK(since_start() < 300ms);
-  inbox->complete(taken[2]);  // a third would be one too many: waits for the first pass
+  inbox->complete(taken[allowed]);  // one too many: waits for the first pass
   CHECK(since_start() >= 450ms);
   release.join();
+}
+}  // namespace
+
+TEST_CASE("postgres: complete() returns at once for up to unwritten_completions on their way, then waits") {
+  SUBCASE("two") { check_unwritten_completions(2); }
+  SUBCASE("none: every completion waits for its commit") { check_unwritten_completions(0); }
 }

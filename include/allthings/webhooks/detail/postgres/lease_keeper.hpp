@@ -119,13 +119,14 @@ class LeaseKeeper {
   }
 
   // Outcomes. complete() returns once the completion is queued for the keeper's next pass,
-  // while at most `workers` outcomes are queued: a worker that waited for its commit would
-  // give each pass at most one completion per worker, and passes, not events, are what the
-  // database spends most on. Until that pass commits, the event stays leased and renewed: a
-  // crash of this replica meanwhile runs it again, as a crash while the handler ran would.
-  // The bound keeps what a crash repeats to 2 x `workers` events, running or finished
-  // (`workers` returned completions, and a handler or a waiting completion per worker), as
-  // long as the database answers: one that does not releases a waiting worker after `lease`.
+  // while at most `unwritten_completions` outcomes are queued: a worker that waited for its
+  // commit would give each pass at most one completion per worker, and passes, not events,
+  // are what the database spends most on. Until that pass commits, the event stays leased and
+  // renewed: a crash of this replica meanwhile runs it again, as a crash while the handler ran
+  // would. The bound keeps what a crash repeats to `workers` + `unwritten_completions`
+  // events, running or finished (a handler or a waiting completion per worker, and the
+  // returned completions), as long as the database answers: one that does not releases a
+  // waiting worker after `lease`.
   // retry_later() and dead_letter() return once committed. Each
   // returns, when the database cannot take it, after `lease` at the latest (the keeper goes on
   // trying meanwhile, renewing the lease): a worker never waits forever.
@@ -290,7 +291,8 @@ class LeaseKeeper {
     keeper_cv_.notify_one();
     if (outcome->kind == Kind::complete) {
       outcome_cv_.wait_for(lock, settings_.lease, [&] {
-        return outcome->done || stopping_ || outcomes_reported_ - outcomes_written_ <= workers_;
+        return outcome->done || stopping_ ||
+               outcomes_reported_ - outcomes_written_ <= settings_.unwritten_completions;
       });
       return;
     }
