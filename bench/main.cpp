@@ -310,6 +310,7 @@ struct Point {
   double others = 0;  // share of all CPUs other tenants used during the load
   double server_cpu_us = 0;  // CPU time of the server process(es) per request sent, microseconds
   double db_cpu_us = 0;      // CPU time of the PostgreSQL server per request sent, microseconds
+  double server_switches = 0;  // context switches of the server process(es) per request sent
 
   double rps() const { return load.requests_per_second(); }
   bool disturbed() const { return others >= disturbed_share; }
@@ -427,6 +428,7 @@ Point measure(Variant variant, std::size_t connections, bench::RequestPool& pool
       ours.push_back(::getpid());
       const bench::InterferenceMeter meter(ours, database.postmaster);
       const auto server_ticks = bench::detail::ticks_of(server_pids);
+      const auto server_switches = bench::detail::context_switches_of(server_pids);
       const auto db_ticks = database.ticks();
       point.load = bench::run_load(pool, settings);
       point.others = meter.others_share();
@@ -437,6 +439,9 @@ Point measure(Variant variant, std::size_t connections, bench::RequestPool& pool
             static_cast<double>(bench::detail::ticks_of(server_pids) - server_ticks) * per_request;
         point.db_cpu_us =
             static_cast<double>(bench::detail::growth(db_ticks, database.ticks())) * per_request;
+        point.server_switches =
+            static_cast<double>(bench::detail::context_switches_of(server_pids) - server_switches) /
+            static_cast<double>(point.load.sent);
       }
       std::string report = "report " + std::to_string(point.load.sent);
       for (const auto index : point.load.not_2xx) report += " " + std::to_string(index);
@@ -558,7 +563,8 @@ class Table {
 
     std::string notes = " p99.9 " + fixed(p.load.latency_ms(99.9), 3) + " ms, max " +
                         fixed(p.load.latency_ms(100), 3) + " ms; server CPU " +
-                        fixed(p.server_cpu_us, 1) + " us per request;";
+                        fixed(p.server_cpu_us, 1) + " us and " + fixed(p.server_switches, 2) +
+                        " context switches per request;";
     if (bench::is_postgres(p.variant)) {
       notes += " PostgreSQL server CPU " + fixed(p.db_cpu_us, 1) + " us per request;";
     }
@@ -702,7 +708,8 @@ std::vector<Series> measure_http(const Flags& f, bench::RequestPool& pool,
          "10% of the CPUs (* marks the others; of all rounds\n  when every one was disturbed). RSS "
          "of the server process: idle after start() -> after the load.\n  Server CPU: the server "
          "process's CPU time (all threads, user + system) over the whole round,\n  warm-up "
-         "included, per request sent\n";
+         "included, per request sent; context switches: of all its threads, voluntary (blocked\n  "
+         "on a lock, a condition, a socket) and preempted, per request sent\n";
   return all;
 }
 
@@ -710,13 +717,14 @@ std::vector<Series> measure_http(const Flags& f, bench::RequestPool& pool,
 // interleaved rounds, each against a fresh server process.
 struct ClientCheck {
   std::size_t connections = 0;
-  std::vector<double> builtin_rps, wrk_rps;
-  std::size_t disturbed = 0;     // built-in rounds other processes disturbed
+  Series builtin;  // its median round, by the rule every row uses
+  std::vector<double> wrk_rps;
   std::uint64_t wrk_errors = 0;  // answers wrk counted as not 2xx or 3xx, and socket errors
 
+  double builtin_rps() const { return builtin.median_round().rps(); }
   double ratio() const {
     const double wrk = median(wrk_rps);
-    return wrk > 0 ? median(builtin_rps) / wrk : 0;
+    return wrk > 0 ? builtin_rps() / wrk : 0;
   }
 };
 
@@ -736,11 +744,10 @@ std::vector<ClientCheck> check_load_client(const Flags& f, bench::RequestPool& p
   std::vector<ClientCheck> checks;
   double fastest_rps = 0;
   for (const std::size_t connections : f.connections) {
-    ClientCheck check{connections, {}, {}, 0};
+    ClientCheck check{connections, Series{Variant::ceiling, connections, {}}, {}, 0};
     for (std::size_t round = 0; round < f.rounds; ++round) {
-      const Point builtin = measure(Variant::ceiling, connections, pool, f, fastest_rps, database);
-      check.builtin_rps.push_back(builtin.rps());
-      if (builtin.disturbed()) ++check.disturbed;
+      check.builtin.rounds.push_back(
+          measure(Variant::ceiling, connections, pool, f, fastest_rps, database));
       bench::ServerProcess server({"--serve", bench::name_of(Variant::ceiling), "--events",
                                    std::to_string(pool.size())});
       const int port = std::stoi(server.await("ready", std::chrono::seconds(60)).at("port"));
@@ -755,11 +762,13 @@ std::vector<ClientCheck> check_load_client(const Flags& f, bench::RequestPool& p
             << " s) and by wrk -t1 (" << seconds << " s), interleaved, a fresh server each\n";
   for (const auto& check : checks) {
     std::string builtin, by_wrk;
-    for (const double rps : check.builtin_rps) builtin += " " + grouped(rps);
+    for (const auto& round : check.builtin.rounds) {
+      builtin += " " + grouped(round.rps()) + (round.disturbed() ? "*" : "");
+    }
     for (const double rps : check.wrk_rps) by_wrk += " " + grouped(rps);
     std::printf("  %4zu connections: built-in%s (median %s), wrk%s (median %s) req/s; "
                 "built-in / wrk %s; wrk's errors and answers not 2xx: %s\n",
-                check.connections, builtin.c_str(), grouped(median(check.builtin_rps)).c_str(),
+                check.connections, builtin.c_str(), grouped(check.builtin_rps()).c_str(),
                 by_wrk.c_str(), grouped(median(check.wrk_rps)).c_str(),
                 fixed(check.ratio(), 2).c_str(),
                 grouped(static_cast<double>(check.wrk_errors)).c_str());
@@ -813,11 +822,11 @@ void check_targets(Targets& targets, const std::vector<Series>& http,
                    const std::vector<ClientCheck>& client_checks) {
   for (const auto& check : client_checks) {
     targets.check(true, check.ratio() >= 0.95 && check.wrk_errors == 0,
-                  check.disturbed * 2 < check.builtin_rps.size(),
+                  !check.builtin.median_round().disturbed(),
                   "load client: the built-in client drives the ceiling at " +
                       std::to_string(check.connections) + " connections to " +
                       fixed(check.ratio(), 2) + " of wrk -t1's requests/s, medians (" +
-                      grouped(median(check.builtin_rps)) + " vs " +
+                      grouped(check.builtin_rps()) + " vs " +
                       grouped(median(check.wrk_rps)) + "; target >= 0.95)");
   }
   for (const std::size_t c : {16, 64}) {
