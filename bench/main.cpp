@@ -66,7 +66,7 @@ Usage: allthings_webhooks_bench [options]
   --rounds N           rounds per point, interleaved with the other servers; a point shows
                        its median round and lists all of them (default 4)
   --connections LIST   concurrent connections, comma-separated (default 1,16,64)
-  --client-threads N   threads of the built-in load client (default 1)
+  --client-threads N   threads of the built-in load client (default 2)
   --variants LIST      servers to measure, comma-separated:
                        ceiling,memory,sqlite,postgres,postgres2 (default: every one this
                        build has; the postgres ones only where the server programs are found)
@@ -99,7 +99,9 @@ struct Flags {
   double seconds = 1.5;
   double warmup = 0.5;
   std::vector<std::size_t> connections{1, 16, 64};
-  std::size_t client_threads = 1;
+  // One thread drove the ceiling at 64 connections to only 0.86 of wrk -t1 in one run (the
+  // load client check); two reached 1.12-1.17 of it (docs/performance.md).
+  std::size_t client_threads = 2;
   std::size_t rounds = 4;
   std::vector<Variant> variants;
   std::string sqlite_dir = std::filesystem::temp_directory_path().string();
@@ -836,22 +838,22 @@ void check_targets(Targets& targets, const std::vector<Series>& http,
     const double ceiling_rps = ceiling ? ceiling->median_round().rps() : 0;
     const double ratio = ceiling_rps > 0 ? rps / ceiling_rps : 0;
     const bool trusted = m && ceiling && !m->median_round().disturbed() && !ceiling->median_round().disturbed();
-    targets.check(m && ceiling, ratio >= 0.75, trusted,
+    targets.check(m && ceiling, ratio >= 0.85, trusted,
                   "in-memory inbox at " + std::to_string(c) + " connections: " +
                       fixed(ratio, 2) + " of the ceiling's requests/s (" + grouped(rps) +
-                      " vs " + grouped(ceiling_rps) + "; target >= 0.75)");
+                      " vs " + grouped(ceiling_rps) + "; target >= 0.85)");
   }
-  {
-    const Series* durable = find(http, Variant::sqlite, 64);
-    const Series* m = find(http, Variant::memory, 64);
+  for (const std::size_t c : {16, 64}) {
+    const Series* durable = find(http, Variant::sqlite, c);
+    const Series* m = find(http, Variant::memory, c);
     const double rps = durable ? durable->median_round().rps() : 0;
     const double memory_rps = m ? m->median_round().rps() : 0;
     const double ratio = memory_rps > 0 ? rps / memory_rps : 0;
     const bool trusted = durable && m && !durable->median_round().disturbed() && !m->median_round().disturbed();
-    targets.check(durable && m, ratio >= 0.40, trusted,
-                  "durable inbox at 64 connections: " + fixed(ratio, 2) +
+    targets.check(durable && m, ratio >= 0.5, trusted,
+                  "durable inbox at " + std::to_string(c) + " connections: " + fixed(ratio, 2) +
                       " of the in-memory inbox's requests/s (" + grouped(rps) + " vs " +
-                      grouped(memory_rps) + "; target >= 0.40)");
+                      grouped(memory_rps) + "; target >= 0.50)");
   }
   // The shared inbox, one receiver process, against the durable one: medians of the rounds.
   for (const std::size_t c : {16, 64}) {
@@ -877,9 +879,16 @@ void check_targets(Targets& targets, const std::vector<Series>& http,
     const double ceiling_p99 = ceiling ? ceiling->median_round().load.latency_ms(99) : 0;
     const double ratio = ceiling_p99 > 0 ? p99 / ceiling_p99 : 0;
     const bool trusted = m && ceiling && !m->median_round().disturbed() && !ceiling->median_round().disturbed();
-    targets.check(m && ceiling, ceiling_p99 > 0 && ratio <= 2.0, trusted,
+    double worst_round_p99 = 0;
+    if (m) {
+      for (const auto& round : m->rounds) {
+        worst_round_p99 = std::max(worst_round_p99, round.load.latency_ms(99));
+      }
+    }
+    targets.check(m && ceiling, ceiling_p99 > 0 && ratio <= 1.5 && worst_round_p99 <= 10, trusted,
                   "p99 latency at 16 connections: " + fixed(p99, 3) + " ms = " + fixed(ratio, 2) +
-                      " x the ceiling's " + fixed(ceiling_p99, 3) + " ms (target <= 2 x)");
+                      " x the ceiling's " + fixed(ceiling_p99, 3) + " ms, worst round " +
+                      fixed(worst_round_p99, 3) + " ms (target <= 1.5 x, no round over 10 ms)");
   }
   targets.check(micro.has_value(),
                 micro && micro->handle.events_per_cpu_second() >= 100000 && micro->failures == 0,
