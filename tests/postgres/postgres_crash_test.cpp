@@ -23,6 +23,9 @@ namespace {
 
 constexpr std::size_t replicas = 3;
 constexpr std::size_t workers = 4;  // receiver_process's default
+// Small, so that the repeat check below stays tight (unbounded, a kill repeated 5 and 8
+// finished events), yet completions do return before their commit.
+constexpr std::size_t unwritten_completions = 2;
 constexpr int kills = 4;
 
 // The replicas that are up, replaced as they are killed.
@@ -82,7 +85,8 @@ class Fleet {
     auto replica = std::make_unique<test::pg::Replica>(
         conninfo_, schema_, name, logs_.back(),
         std::vector<std::string>{"--lease-ms", "5000", "--heartbeat-ms", "500", "--handler-ms",
-                                 "2"});
+                                 "2", "--unwritten-completions",
+                                 std::to_string(unwritten_completions)});
     names_[replica.get()] = name;
     return replica;
   }
@@ -287,7 +291,7 @@ TEST_CASE("postgres: replicas killed under load and a database restart lose noth
   // A kill repeats what ran and was not finished in the database: per worker a running
   // handler or a completion it waits for, and up to `unwritten_completions` returned
   // completions still on their way (LeaseKeeper::write).
-  const auto unfinished = workers + aw::PostgresInboxSettings().unwritten_completions;
+  const auto unfinished = workers + unwritten_completions;
   for (const auto& repeats : repeats_per_killed) {
     CHECK_MESSAGE(repeats.second <= unfinished, repeats.first << " left " << repeats.second
                                                                << " events to run again, more "

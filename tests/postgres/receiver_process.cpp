@@ -8,6 +8,7 @@
 //
 // Usage: receiver_process CONNINFO SCHEMA REPLICA LOG [--lease-ms N] [--heartbeat-ms N]
 //          [--workers N] [--handler-ms N] [--max-attempts N] [--retry-ms N]
+//          [--unwritten-completions N]
 // Prints "port <n>" once it accepts connections; on SIGTERM it stops gracefully and prints
 // "stats claims=<n> outcomes=<n> fenced=<n> leases_lost=<n>".
 #include <allthings/webhooks.hpp>
@@ -54,7 +55,8 @@ int main(int argc, char** argv) {
   }
   std::map<std::string, long> flags{{"--lease-ms", 3000},  {"--heartbeat-ms", 500},
                                     {"--workers", 4},      {"--handler-ms", 0},
-                                    {"--max-attempts", 5}, {"--retry-ms", 20}};
+                                    {"--max-attempts", 5}, {"--retry-ms", 20},
+                                    {"--unwritten-completions", 8}};
   for (int i = 5; i + 1 < argc; i += 2) {
     if (flags.count(argv[i]) == 0) {
       std::cerr << "receiver_process: unknown flag " << argv[i] << '\n';
@@ -80,6 +82,7 @@ int main(int argc, char** argv) {
   settings.replica_name = replica;
   settings.lease = std::chrono::milliseconds(flags["--lease-ms"]);
   settings.heartbeat_interval = std::chrono::milliseconds(flags["--heartbeat-ms"]);
+  settings.unwritten_completions = static_cast<std::size_t>(flags["--unwritten-completions"]);
   settings.poll_interval = std::chrono::milliseconds(200);
   settings.statement_timeout = std::chrono::seconds(10);  // see postgres_support.hpp
   settings.connect_timeout = std::chrono::seconds(2);

@@ -37,11 +37,12 @@ struct PostgresInboxSettings {
   std::size_t accept_connections = 1;
   // Most events one claim leases, for the workers waiting at that moment.
   std::size_t claim_batch = 32;
-  // Completions that may be on their way to the database while their workers take the next
-  // event; the next complete() waits for a commit. A replica killed (or a replica whose
-  // connection broke) runs these finished events again after their lease, besides the events
-  // it interrupted. 0: every complete() waits for its commit, as SqliteInbox's does; that
-  // was a fifth to a third slower on the benchmark (docs/postgres.md).
+  // Outcomes not yet committed while their workers take the next event: complete() returns
+  // at once while at most this many are on their way, and waits for a commit otherwise. When
+  // this replica is killed, another one runs those finished events again after their lease,
+  // besides the events it interrupted. 0: every complete() waits for its commit, as
+  // SqliteInbox's does; that was a fifth to a third slower on the benchmark
+  // (docs/postgres.md). No upper limit.
   std::size_t unwritten_completions = 8;
 
   // Every statement is cancelled after this long (SET statement_timeout); the request whose
