@@ -295,6 +295,13 @@ void print_setup(const Flags& f, const bench::RequestPool& pool) {
 // as the server; its figures are not trusted for a verdict.
 constexpr double disturbed_share = 0.10;
 
+// The lower of the middle two for an even count, as Series::median_round() picks; 0 for none.
+double lower_middle(std::vector<double> values) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  return values[(values.size() - 1) / 2];
+}
+
 // The mean of the middle two for an even count; 0 for none.
 double median(std::vector<double> values) {
   if (values.empty()) return 0;
@@ -490,15 +497,20 @@ struct Series {
   // middle two for an even count) of the rounds other processes did not disturb, or of all
   // when every one was disturbed. Not the fastest: one lucky round would flatter a point.
   const Point& median_round() const {
+    auto chosen = trusted_rounds();
+    std::sort(chosen.begin(), chosen.end(),
+              [](const Point* a, const Point* b) { return a->rps() < b->rps(); });
+    return *chosen[(chosen.size() - 1) / 2];
+  }
+  // The rounds other processes did not disturb, or all when every one was disturbed.
+  std::vector<const Point*> trusted_rounds() const {
     const bool any_clean = std::any_of(rounds.begin(), rounds.end(),
                                        [](const Point& p) { return !p.disturbed(); });
     std::vector<const Point*> chosen;
     for (const auto& p : rounds) {
       if (!any_clean || !p.disturbed()) chosen.push_back(&p);
     }
-    std::sort(chosen.begin(), chosen.end(),
-              [](const Point* a, const Point* b) { return a->rps() < b->rps(); });
-    return *chosen[(chosen.size() - 1) / 2];
+    return chosen;
   }
   bool all_answered_2xx() const {
     return std::all_of(rounds.begin(), rounds.end(),
@@ -726,12 +738,7 @@ struct ClientCheck {
   double builtin_rps() const { return builtin.median_round().rps(); }
   // wrk's rounds are not watched for other processes; their median is picked as
   // median_round() picks (the lower middle one).
-  double wrk_median() const {
-    if (wrk_rps.empty()) return 0;
-    auto sorted = wrk_rps;
-    std::sort(sorted.begin(), sorted.end());
-    return sorted[(sorted.size() - 1) / 2];
-  }
+  double wrk_median() const { return lower_middle(wrk_rps); }
   double ratio() const {
     const double wrk = wrk_median();
     return wrk > 0 ? builtin_rps() / wrk : 0;
@@ -890,10 +897,8 @@ void check_targets(Targets& targets, const std::vector<Series>& http,
     // Of the rounds the median is taken from: a disturbed round's p99 says little.
     double worst_round_p99 = 0;
     if (m) {
-      const bool any_clean = m->disturbed_rounds() < m->rounds.size();
-      for (const auto& round : m->rounds) {
-        if (any_clean && round.disturbed()) continue;
-        worst_round_p99 = std::max(worst_round_p99, round.load.latency_ms(99));
+      for (const Point* round : m->trusted_rounds()) {
+        worst_round_p99 = std::max(worst_round_p99, round->load.latency_ms(99));
       }
     }
     targets.check(m && ceiling, ceiling_p99 > 0 && ratio <= 1.5 && worst_round_p99 <= 10, trusted,
