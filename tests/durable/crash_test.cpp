@@ -161,6 +161,7 @@ unsigned seed_for_this_run() {
 TEST_CASE("acknowledged events survive SIGKILL: all run, none invented, repeats only if running") {
   constexpr std::size_t events = 2400;
   constexpr int kills = 3;
+  const test::SigpipeIgnored sigpipe_ignored;  // the senders write to a child being killed
   test::ScratchDir dir;
   const auto inbox_path = dir.file("inbox.db");
   const auto processed_path = dir.file("processed.db");

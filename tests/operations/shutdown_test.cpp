@@ -66,20 +66,10 @@ std::optional<SteadyTime> when_logged(const Outcome& outcome, const std::string&
 // Starts the child, loads it with 4 senders and a readiness prober, sends SIGTERM once 300
 // deliveries are acknowledged, and keeps loading it until it exits. The child's queue holds
 // 500 events: beyond that deliveries are answered 503 and not acknowledged.
-// The load clients write into connections the stopping server closes: they must see EPIPE, not
-// die of SIGPIPE (cpp-httplib 0.53.1's client can write without MSG_NOSIGNAL).
-struct SigpipeIgnored {
-  SigpipeIgnored() {
-    struct sigaction ignore {};
-    ignore.sa_handler = SIG_IGN;
-    ::sigaction(SIGPIPE, &ignore, &previous);
-  }
-  ~SigpipeIgnored() { ::sigaction(SIGPIPE, &previous, nullptr); }
-  struct sigaction previous {};
-};
+// The load clients write into connections the stopping server closes (test::SigpipeIgnored).
 
 Outcome shut_down_under_load(const test::TempDir& dir, const Settings& settings) {
-  const SigpipeIgnored sigpipe_ignored;
+  const test::SigpipeIgnored sigpipe_ignored;
   Outcome outcome;
   outcome.inbox_path = dir.file("inbox.db");
   const auto processed_path = dir.file("processed");

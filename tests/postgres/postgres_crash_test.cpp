@@ -133,6 +133,7 @@ TEST_CASE("postgres: replicas killed under load and a database restart lose noth
           "only what a kill interrupted") {
   auto* server = test::pg::server_or_skip();
   if (server == nullptr) return;
+  const test::SigpipeIgnored sigpipe_ignored;  // the senders write to replicas being killed
   constexpr std::size_t events = 1500;
   const auto schema = test::pg::fresh_schema();
   test::pg::ScratchDir dir;
