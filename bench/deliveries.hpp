@@ -1,6 +1,7 @@
 #pragma once
 
 #include <allthings/webhooks/detail/crypto/hmac_sha256.hpp>
+#include <allthings/webhooks/schemes/standard_webhooks.hpp>
 #include <allthings/webhooks/testing.hpp>
 
 #include <httplib.h>
@@ -22,6 +23,13 @@
 namespace bench {
 
 inline const std::string bench_secret = "whsec_bench_7c41d0e9b2";
+// For the Node.js receiver, which verifies the Standard Webhooks way: whsec_ and base64.
+inline const std::string bench_standard_webhooks_secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+// How a pool's requests are signed: as Allthings signs (the body only, so a new timestamp
+// keeps the signature valid), or as Standard Webhooks senders do (id, timestamp and body, so
+// a new timestamp needs a new signature).
+enum class Signing { allthings, standard_webhooks };
 
 // 24 hex digits, the shape of Allthings API ids. The last 12 carry the request's pool index,
 // so the receiving side can tell which request an event came from.
@@ -120,12 +128,11 @@ inline std::string ticket_created_body(std::size_t index) {
 }
 
 // Complete signed requests, ready to be written to a socket. Timestamps are set by stamp()
-// right before a measurement, so a long run never drifts out of the timestamp window (the
-// default scheme signs the body only, so re-stamping keeps every signature valid).
+// right before a measurement, so a long run never drifts out of the timestamp window.
 class RequestPool {
  public:
-  RequestPool(std::string path, std::string secret)
-      : path_(std::move(path)), key_(secret) {}
+  RequestPool(std::string path, std::string secret, Signing signing = Signing::allthings)
+      : path_(std::move(path)), secret_(secret), key_(secret), signing_(signing) {}
 
   std::size_t size() const { return entries_.size(); }
 
@@ -159,6 +166,11 @@ class RequestPool {
   }
 
   void stamp(std::chrono::system_clock::time_point at) {
+    stamped_at_ = at;
+    if (signing_ == Signing::standard_webhooks) {
+      for (std::size_t i = 0; i < entries_.size(); ++i) entries_[i] = make_entry(i);
+      return;
+    }
     stamp_ = allthings::webhooks::testing::timestamp_millis(at);
     if (stamp_.size() != timestamp_digits) throw std::logic_error("timestamp is not 13 digits");
     for (auto& e : entries_) e.wire.replace(e.timestamp_at, timestamp_digits, stamp_);
@@ -191,8 +203,6 @@ class RequestPool {
 
   Entry make_entry(std::size_t index) const {
     const std::string body = ticket_created_body(index);
-    const std::string signature =
-        allthings::webhooks::detail::to_hex(key_.compute(body));
     Entry e;
     e.wire.reserve(body.size() + 320);
     e.wire += "POST " + path_ + " HTTP/1.1\r\n";
@@ -200,19 +210,30 @@ class RequestPool {
     e.wire += "User-Agent: allthings-webhooks-bench\r\n";
     e.wire += "Content-Type: application/json\r\n";
     e.wire += "Content-Length: " + std::to_string(body.size()) + "\r\n";
-    e.wire += "x-allthings-signature: " + signature + "\r\n";
-    e.wire += "x-allthings-signature-timestamp: ";
-    e.timestamp_at = e.wire.size();
-    e.wire += stamp_;
-    e.wire += "\r\n\r\n";
+    if (signing_ == Signing::standard_webhooks) {
+      const auto headers = allthings::webhooks::schemes::StandardWebhooksScheme::sign_message(
+          "msg_" + event_id(index), body, secret_, stamped_at_);
+      for (const auto& [name, value] : headers) e.wire += name + ": " + value + "\r\n";
+      e.wire += "\r\n";
+    } else {
+      e.wire += "x-allthings-signature: " + allthings::webhooks::detail::to_hex(key_.compute(body)) +
+                "\r\n";
+      e.wire += "x-allthings-signature-timestamp: ";
+      e.timestamp_at = e.wire.size();
+      e.wire += stamp_;
+      e.wire += "\r\n\r\n";
+    }
     e.body_at = e.wire.size();
     e.wire += body;
     return e;
   }
 
   std::string path_;
+  std::string secret_;
   allthings::webhooks::detail::HmacSha256Key key_;
-  std::string stamp_ = allthings::webhooks::testing::timestamp_millis();
+  Signing signing_;
+  std::chrono::system_clock::time_point stamped_at_ = std::chrono::system_clock::now();
+  std::string stamp_ = allthings::webhooks::testing::timestamp_millis(stamped_at_);
   std::vector<Entry> entries_;
 };
 

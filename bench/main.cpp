@@ -54,6 +54,9 @@ Measures, in one run, over loopback HTTP/1.1 keep-alive connections:
            PostgreSQL server the benchmark starts itself (Debian's postgresql package)
   postgres2  the same with two receiver processes (replicas) on one queue, the connections
            split between them
+  node     for comparison: npm's standardwebhooks (the Standard Webhooks reference library)
+           verifying each delivery on node:http (only where CMake found node and npm); its
+           deliveries are signed the Standard Webhooks way
 at each connection count, sending unique, signed ~1.1 KB ticket.created deliveries that are
 built before timing. Each round runs against a fresh server process, whose resident memory is
 reported. Then a micro-benchmark runs the request path (verify + parse + accept) without
@@ -68,8 +71,9 @@ Usage: allthings_webhooks_bench [options]
   --connections LIST   concurrent connections, comma-separated (default 1,16,64)
   --client-threads N   threads of the built-in load client (default 2)
   --variants LIST      servers to measure, comma-separated:
-                       ceiling,memory,sqlite,postgres,postgres2 (default: every one this
-                       build has; the postgres ones only where the server programs are found)
+                       ceiling,memory,sqlite,postgres,postgres2,node (default: every one
+                       this build has; the postgres ones only where the server programs are
+                       found)
   --sqlite-dir DIR     directory for the durable inbox's database files (default: the
                        system's temporary directory); each point uses a new file, removed after
   --postgres-conninfo S  measure against this PostgreSQL server instead of starting one (each
@@ -280,6 +284,11 @@ void print_setup(const Flags& f, const bench::RequestPool& pool) {
             << "s; endpoint workers=" << o.workers << " queue_capacity=" << o.queue_capacity
             << "; durable endpoint (sqlite): the same, SqliteInbox defaults; shared "
                "(postgres, postgres2): the same, PostgresInbox defaults\n";
+  if (std::find(f.variants.begin(), f.variants.end(), Variant::node) != f.variants.end()) {
+    std::cout << "  node: standardwebhooks 1.1.1 on node:http (" << ALLTHINGS_WEBHOOKS_BENCH_NODE
+              << ", one process, keepAliveTimeout 5 s); its deliveries carry webhook-id, "
+                 "webhook-timestamp and a v1 webhook-signature instead of Allthings' headers\n";
+  }
   if (!f.http) return;
   const auto sizes = pool.body_sizes();
   std::cout << "  load: built-in epoll keep-alive client, " << f.client_threads
@@ -412,17 +421,28 @@ Point measure(Variant variant, std::size_t connections, bench::RequestPool& pool
     {
       std::vector<std::unique_ptr<bench::ServerProcess>> servers;
       bench::LoadSettings settings;
+      // Each process is ready before the next starts (replicas set up their schema in turn).
       for (std::size_t p = 0; p < bench::processes_of(variant); ++p) {
-        std::vector<std::string> args{"--serve",       bench::name_of(variant),
-                                      "--events",      std::to_string(pool.size()),
-                                      "--sqlite-path", db};
-        if (bench::is_postgres(variant)) {
-          tallies.push_back(db + ".tally" + std::to_string(p));
-          args.insert(args.end(), {"--postgres-conninfo", database.conninfo, "--postgres-schema",
-                                   schema, "--replica", "replica-" + std::to_string(p),
-                                   "--tally-file", tallies.back()});
+        if (variant == Variant::node) {
+          servers.push_back(std::make_unique<bench::ServerProcess>(
+              ALLTHINGS_WEBHOOKS_BENCH_NODE,
+              std::vector<std::string>{ALLTHINGS_WEBHOOKS_BENCH_NODE_SCRIPT, "--events",
+                                       std::to_string(pool.size()), "--secret",
+                                       bench::bench_standard_webhooks_secret, "--path",
+                                       aw::Options{}.path}));
+        } else {
+          std::vector<std::string> args{"--serve",       bench::name_of(variant),
+                                        "--events",      std::to_string(pool.size()),
+                                        "--sqlite-path", db};
+          if (bench::is_postgres(variant)) {
+            tallies.push_back(db + ".tally" + std::to_string(p));
+            args.insert(args.end(), {"--postgres-conninfo", database.conninfo,
+                                     "--postgres-schema", schema, "--replica",
+                                     "replica-" + std::to_string(p), "--tally-file",
+                                     tallies.back()});
+          }
+          servers.push_back(std::make_unique<bench::ServerProcess>(args));
         }
-        servers.push_back(std::make_unique<bench::ServerProcess>(args));
         const auto ready = servers.back()->await("ready", std::chrono::seconds(60));
         if (p == 0) point.ready = ready;
         settings.ports.push_back(std::stoi(ready.at("port")));
@@ -697,7 +717,15 @@ const Series* find(const std::vector<Series>& all, Variant v, std::size_t connec
   return nullptr;
 }
 
-std::vector<Series> measure_http(const Flags& f, bench::RequestPool& pool,
+// The requests of each signing: the node variant verifies them the Standard Webhooks way.
+struct Pools {
+  bench::RequestPool allthings{aw::Options{}.path, bench::bench_secret};
+  bench::RequestPool standard_webhooks{aw::Options{}.path, bench::bench_standard_webhooks_secret,
+                                       bench::Signing::standard_webhooks};
+  bench::RequestPool& of(Variant v) { return v == Variant::node ? standard_webhooks : allthings; }
+};
+
+std::vector<Series> measure_http(const Flags& f, Pools& pools,
                                  const Database& database) {
   std::vector<Series> all;
   Table::header();
@@ -708,7 +736,8 @@ std::vector<Series> measure_http(const Flags& f, bench::RequestPool& pool,
     for (std::size_t round = 0; round < f.rounds; ++round) {
       for (std::size_t i = 0; i < f.variants.size(); ++i) {
         all[first + i].rounds.push_back(
-            measure(f.variants[i], connections, pool, f, fastest_rps, database));
+            measure(f.variants[i], connections, pools.of(f.variants[i]), f, fastest_rps,
+                    database));
       }
     }
     for (std::size_t i = 0; i < f.variants.size(); ++i) {
@@ -887,6 +916,21 @@ void check_targets(Targets& targets, const std::vector<Series>& http,
                       " of the durable inbox's requests/s, medians (" + grouped(rps) + " vs " +
                       grouped(durable_rps) + "; target >= 0.50)");
   }
+  // Against the fastest Node.js receiver the issue names; every variant's rounds are correct
+  // or the all-2xx and exactly-once lines below fail.
+  for (const std::size_t c : {16, 64}) {
+    const Series* m = find(http, Variant::memory, c);
+    const Series* node = find(http, Variant::node, c);
+    const double rps = m ? m->median_round().rps() : 0;
+    const double node_rps = node ? node->median_round().rps() : 0;
+    const double ratio = node_rps > 0 ? rps / node_rps : 0;
+    const bool trusted = m && node && !m->median_round().disturbed() &&
+                         !node->median_round().disturbed();
+    targets.check(m && node, ratio >= 3, trusted,
+                  "in-memory inbox at " + std::to_string(c) + " connections: " + fixed(ratio, 2) +
+                      " x the requests/s of standardwebhooks on node:http (" + grouped(rps) +
+                      " vs " + grouped(node_rps) + "; target >= 3 x)");
+  }
   {
     const Series* m = find(http, Variant::memory, 16);
     const Series* ceiling = find(http, Variant::ceiling, 16);
@@ -965,9 +1009,9 @@ void check_targets(Targets& targets, const std::vector<Series>& http,
 }
 
 int run(const Flags& f) {
-  bench::RequestPool pool(aw::Options{}.path, bench::bench_secret);
-  if (f.http) pool.grow_to(20000);
-  print_setup(f, pool);
+  Pools pools;
+  if (f.http) pools.allthings.grow_to(20000);
+  print_setup(f, pools.allthings);
 
   std::vector<Series> http;
   std::vector<ClientCheck> client_checks;
@@ -994,8 +1038,8 @@ int run(const Flags& f) {
       }
     }
 #endif
-    http = measure_http(measured, pool, database);
-    client_checks = check_load_client(measured, pool, database);
+    http = measure_http(measured, pools, database);
+    client_checks = check_load_client(measured, pools.allthings, database);
   }
 
   const std::optional<Point> memory = f.http ? measure_memory(f) : std::nullopt;

@@ -10,6 +10,11 @@
 #ifndef ALLTHINGS_WEBHOOKS_BENCH_POSTGRES
 #define ALLTHINGS_WEBHOOKS_BENCH_POSTGRES 0
 #endif
+// Set with the paths of node and of node_receiver.mjs where Node.js and npm were found.
+#ifndef ALLTHINGS_WEBHOOKS_BENCH_NODE
+#define ALLTHINGS_WEBHOOKS_BENCH_NODE ""
+#define ALLTHINGS_WEBHOOKS_BENCH_NODE_SCRIPT ""
+#endif
 #if ALLTHINGS_WEBHOOKS_BENCH_SQLITE
 #include <allthings/webhooks/inbox/sqlite.hpp>
 #endif
@@ -47,11 +52,12 @@ namespace bench {
 namespace aw = allthings::webhooks;
 
 // postgres2: two receiver processes (replicas) sharing one PostgresInbox schema, the load
-// client's connections split between them.
-enum class Variant { ceiling, memory, sqlite, postgres, postgres2 };
+// client's connections split between them. node: the Standard Webhooks reference library
+// (npm's standardwebhooks) on node:http, for comparison (node_receiver.mjs).
+enum class Variant { ceiling, memory, sqlite, postgres, postgres2, node };
 
-inline constexpr Variant all_variants[] = {Variant::ceiling, Variant::memory, Variant::sqlite,
-                                           Variant::postgres, Variant::postgres2};
+inline constexpr Variant all_variants[] = {Variant::ceiling,  Variant::memory,    Variant::sqlite,
+                                           Variant::postgres, Variant::postgres2, Variant::node};
 
 inline const char* name_of(Variant v) {
   switch (v) {
@@ -60,6 +66,7 @@ inline const char* name_of(Variant v) {
     case Variant::sqlite: return "sqlite";
     case Variant::postgres: return "postgres";
     case Variant::postgres2: return "postgres2";
+    case Variant::node: return "node";
   }
   return "?";
 }
@@ -81,6 +88,7 @@ inline bool is_built(Variant v) {
     case Variant::sqlite: return ALLTHINGS_WEBHOOKS_BENCH_SQLITE != 0;
     case Variant::postgres:
     case Variant::postgres2: return ALLTHINGS_WEBHOOKS_BENCH_POSTGRES != 0;
+    case Variant::node: return std::string_view(ALLTHINGS_WEBHOOKS_BENCH_NODE) != "";
     default: return true;
   }
 }
@@ -300,6 +308,8 @@ inline std::unique_ptr<ServedVariant> make_served(Variant variant, std::size_t e
       throw std::runtime_error("this build has no durable inbox (SqliteInbox)");
 #endif
     }
+    case Variant::node:
+      throw std::logic_error("the node variant runs node_receiver.mjs, not --serve");
     case Variant::postgres:
     case Variant::postgres2: {
 #if ALLTHINGS_WEBHOOKS_BENCH_POSTGRES

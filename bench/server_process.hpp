@@ -18,8 +18,9 @@
 
 extern char** environ;
 
-// The parent's side of a server child: this same program started again in --serve mode, talked
-// to through its stdin and stdout (one line per command; see serve() in served.hpp).
+// The parent's side of a server child: this same program started again in --serve mode (or
+// node_receiver.mjs), talked to through its stdin and stdout (one line per command; see serve()
+// in served.hpp).
 namespace bench {
 
 using Fields = std::map<std::string, std::string>;
@@ -46,7 +47,12 @@ inline std::string own_executable() {
 
 class ServerProcess {
  public:
-  explicit ServerProcess(const std::vector<std::string>& arguments) {
+  // This program in --serve mode.
+  explicit ServerProcess(const std::vector<std::string>& arguments)
+      : ServerProcess(own_executable(), arguments) {}
+
+  // Another program that speaks the same protocol on stdin and stdout.
+  ServerProcess(const std::string& program, const std::vector<std::string>& arguments) {
     int to_child[2], from_child[2];
     if (::pipe2(to_child, O_CLOEXEC) != 0 || ::pipe2(from_child, O_CLOEXEC) != 0) {
       throw std::runtime_error("pipe failed");
@@ -56,7 +62,6 @@ class ServerProcess {
     posix_spawn_file_actions_adddup2(&actions, to_child[0], STDIN_FILENO);
     posix_spawn_file_actions_adddup2(&actions, from_child[1], STDOUT_FILENO);
 
-    const std::string program = own_executable();
     std::vector<char*> argv;
     argv.push_back(const_cast<char*>(program.c_str()));
     for (const auto& a : arguments) argv.push_back(const_cast<char*>(a.c_str()));
