@@ -36,6 +36,7 @@
 #include "micro.hpp"
 #include "served.hpp"
 #include "server_process.hpp"
+#include "syscall_counter.hpp"
 #include "wrk_driver.hpp"
 
 namespace {
@@ -82,6 +83,8 @@ Usage: allthings_webhooks_bench [options]
                        preset verifies a twentieth of them)
   --micro-batch N      deliveries between two untimed inbox drains (default 16)
   --no-micro           skip the micro-benchmark
+  --no-syscalls        do not count the servers' futex, poll, recvfrom and sendto calls (with
+                       perf stat on the syscalls tracepoints, where perf is allowed to)
   --no-client-check    skip the load client check: the ceiling driven by the built-in client
                        and by wrk -t1 (Debian's wrk; skipped when it is not installed) in
                        interleaved rounds, to show which client saturates first
@@ -115,6 +118,7 @@ struct Flags {
   bool http = true;
   bool micro = true;
   bool client_check = true;
+  bool count_syscalls = true;
 
   std::string postgres_conninfo;
 
@@ -208,6 +212,8 @@ Flags parse_flags(int argc, char** argv) {
       f.memory_events = text == "0" ? 0 : positive_count(flag, text);
     } else if (flag == "--no-client-check") {
       f.client_check = false;
+    } else if (flag == "--no-syscalls") {
+      f.count_syscalls = false;
     } else if (flag == "--no-micro") {
       f.micro = false;
     } else if (flag == "--micro-only") {
@@ -329,6 +335,8 @@ struct Point {
   double server_cpu_us = 0;  // CPU time of the server process(es) per request sent, microseconds
   double db_cpu_us = 0;      // CPU time of the PostgreSQL server per request sent, microseconds
   double server_switches = 0;  // context switches of the server process(es) per request sent
+  // System calls of the server process(es) per request sent, by name; empty when not counted.
+  std::map<std::string, double> syscalls_per_request{};
 
   double rps() const { return load.requests_per_second(); }
   bool disturbed() const { return others >= disturbed_share; }
@@ -459,7 +467,15 @@ Point measure(Variant variant, std::size_t connections, bench::RequestPool& pool
       const auto server_ticks = bench::detail::ticks_of(server_pids);
       const auto server_switches = bench::detail::context_switches_of(server_pids);
       const auto db_ticks = database.ticks();
+      std::optional<bench::SyscallCounter> syscalls;
+      if (f.count_syscalls) syscalls.emplace(server_pids);
       point.load = bench::run_load(pool, settings);
+      if (syscalls && point.load.sent > 0) {
+        for (const auto& [name, calls] : syscalls->stop()) {
+          point.syscalls_per_request[name] =
+              static_cast<double>(calls) / static_cast<double>(point.load.sent);
+        }
+      }
       point.others = meter.others_share();
       if (point.load.sent > 0) {
         const double per_request = 1e6 / static_cast<double>(::sysconf(_SC_CLK_TCK)) /
@@ -599,6 +615,13 @@ class Table {
                         fixed(p.load.latency_ms(100), 3) + " ms; server CPU " +
                         fixed(p.server_cpu_us, 1) + " us and " + fixed(p.server_switches, 2) +
                         " context switches per request;";
+    if (!p.syscalls_per_request.empty()) {
+      notes += " calls per request:";
+      for (const auto& [name, per_request] : p.syscalls_per_request) {
+        notes += " " + name + " " + fixed(per_request, 2);
+      }
+      notes += ";";
+    }
     if (bench::is_postgres(p.variant)) {
       notes += " PostgreSQL server CPU " + fixed(p.db_cpu_us, 1) + " us per request;";
     }
@@ -752,7 +775,9 @@ std::vector<Series> measure_http(const Flags& f, Pools& pools,
          "of the server process: idle after start() -> after the load.\n  Server CPU: the server "
          "process's CPU time (all threads, user + system) over the whole round,\n  warm-up "
          "included, per request sent; context switches: of all its threads, voluntary (blocked\n  "
-         "on a lock, a condition, a socket) and preempted, per request sent\n";
+         "on a lock, a condition, a socket) and preempted, per request sent; calls per request:\n"
+         "  system calls of all its threads over the round (perf stat on the syscalls tracepoints;\n"
+         "  absent where perf is missing or not allowed), per request sent\n";
   return all;
 }
 
