@@ -887,6 +887,27 @@ std::optional<Point> measure_memory(const Flags& f) {
   return point;
 }
 
+// One variant's requests/s over another's at a connection count, by their median rounds;
+// trusted when neither median round was disturbed.
+struct MedianRatio {
+  bool measured = false, trusted = false;
+  double rps = 0, base_rps = 0, ratio = 0;
+};
+
+MedianRatio ratio_of_medians(const std::vector<Series>& http, Variant variant, Variant base,
+                             std::size_t connections) {
+  const Series* of = find(http, variant, connections);
+  const Series* to = find(http, base, connections);
+  MedianRatio r;
+  r.measured = of && to;
+  if (!r.measured) return r;
+  r.rps = of->median_round().rps();
+  r.base_rps = to->median_round().rps();
+  r.ratio = r.base_rps > 0 ? r.rps / r.base_rps : 0;
+  r.trusted = !of->median_round().disturbed() && !to->median_round().disturbed();
+  return r;
+}
+
 void check_targets(Targets& targets, const std::vector<Series>& http,
                    const std::optional<bench::MicroResult>& micro, double micro_others,
                    const std::optional<Point>& memory,
@@ -901,28 +922,18 @@ void check_targets(Targets& targets, const std::vector<Series>& http,
                       grouped(check.wrk_median()) + "; target >= 0.95)");
   }
   for (const std::size_t c : {16, 64}) {
-    const Series* m = find(http, Variant::memory, c);
-    const Series* ceiling = find(http, Variant::ceiling, c);
-    const double rps = m ? m->median_round().rps() : 0;
-    const double ceiling_rps = ceiling ? ceiling->median_round().rps() : 0;
-    const double ratio = ceiling_rps > 0 ? rps / ceiling_rps : 0;
-    const bool trusted = m && ceiling && !m->median_round().disturbed() && !ceiling->median_round().disturbed();
-    targets.check(m && ceiling, ratio >= 0.85, trusted,
+    const auto r = ratio_of_medians(http, Variant::memory, Variant::ceiling, c);
+    targets.check(r.measured, r.ratio >= 0.85, r.trusted,
                   "in-memory inbox at " + std::to_string(c) + " connections: " +
-                      fixed(ratio, 2) + " of the ceiling's requests/s (" + grouped(rps) +
-                      " vs " + grouped(ceiling_rps) + "; target >= 0.85)");
+                      fixed(r.ratio, 2) + " of the ceiling's requests/s (" + grouped(r.rps) +
+                      " vs " + grouped(r.base_rps) + "; target >= 0.85)");
   }
   for (const std::size_t c : {16, 64}) {
-    const Series* durable = find(http, Variant::sqlite, c);
-    const Series* m = find(http, Variant::memory, c);
-    const double rps = durable ? durable->median_round().rps() : 0;
-    const double memory_rps = m ? m->median_round().rps() : 0;
-    const double ratio = memory_rps > 0 ? rps / memory_rps : 0;
-    const bool trusted = durable && m && !durable->median_round().disturbed() && !m->median_round().disturbed();
-    targets.check(durable && m, ratio >= 0.5, trusted,
-                  "durable inbox at " + std::to_string(c) + " connections: " + fixed(ratio, 2) +
-                      " of the in-memory inbox's requests/s (" + grouped(rps) + " vs " +
-                      grouped(memory_rps) + "; target >= 0.50)");
+    const auto r = ratio_of_medians(http, Variant::sqlite, Variant::memory, c);
+    targets.check(r.measured, r.ratio >= 0.5, r.trusted,
+                  "durable inbox at " + std::to_string(c) + " connections: " + fixed(r.ratio, 2) +
+                      " of the in-memory inbox's requests/s (" + grouped(r.rps) + " vs " +
+                      grouped(r.base_rps) + "; target >= 0.50)");
   }
   // The shared inbox, one receiver process, against the durable one: medians of the rounds.
   for (const std::size_t c : {16, 64}) {
@@ -944,17 +955,11 @@ void check_targets(Targets& targets, const std::vector<Series>& http,
   // Against the fastest Node.js receiver the issue names; every variant's rounds are correct
   // or the all-2xx and exactly-once lines below fail.
   for (const std::size_t c : {16, 64}) {
-    const Series* m = find(http, Variant::memory, c);
-    const Series* node = find(http, Variant::node, c);
-    const double rps = m ? m->median_round().rps() : 0;
-    const double node_rps = node ? node->median_round().rps() : 0;
-    const double ratio = node_rps > 0 ? rps / node_rps : 0;
-    const bool trusted = m && node && !m->median_round().disturbed() &&
-                         !node->median_round().disturbed();
-    targets.check(m && node, ratio >= 3, trusted,
-                  "in-memory inbox at " + std::to_string(c) + " connections: " + fixed(ratio, 2) +
-                      " x the requests/s of standardwebhooks on node:http (" + grouped(rps) +
-                      " vs " + grouped(node_rps) + "; target >= 3 x)");
+    const auto r = ratio_of_medians(http, Variant::memory, Variant::node, c);
+    targets.check(r.measured, r.ratio >= 3, r.trusted,
+                  "in-memory inbox at " + std::to_string(c) + " connections: " +
+                      fixed(r.ratio, 2) + " x the requests/s of standardwebhooks on node:http (" +
+                      grouped(r.rps) + " vs " + grouped(r.base_rps) + "; target >= 3 x)");
   }
   {
     const Series* m = find(http, Variant::memory, 16);
