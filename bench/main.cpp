@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -56,8 +57,10 @@ Measures, in one run, over loopback HTTP/1.1 keep-alive connections:
   postgres2  the same with two receiver processes (replicas) on one queue, the connections
            split between them
   node     for comparison: npm's standardwebhooks (the Standard Webhooks reference library)
-           verifying each delivery on node:http (only where CMake found node and npm); its
-           deliveries are signed the Standard Webhooks way
+           verifying each delivery on node:http, where CMake found node and npm and the
+           package was installed (cmake --build <dir> --target
+           allthings_webhooks_bench_node_packages); its deliveries are signed the Standard
+           Webhooks way. Target: the in-memory endpoint at 3 x its requests/s
 at each connection count, sending unique, signed ~1.1 KB ticket.created deliveries that are
 built before timing. Each round runs against a fresh server process, whose resident memory is
 reported. Then a micro-benchmark runs the request path (verify + parse + accept) without
@@ -83,8 +86,10 @@ Usage: allthings_webhooks_bench [options]
                        preset verifies a twentieth of them)
   --micro-batch N      deliveries between two untimed inbox drains (default 16)
   --no-micro           skip the micro-benchmark
-  --no-syscalls        do not count the servers' futex, poll, recvfrom and sendto calls (with
-                       perf stat on the syscalls tracepoints, where perf is allowed to)
+  --syscalls           also count the servers' system calls per request (futex, poll,
+                       epoll_wait, recvfrom, read, sendto, write, writev) with perf stat on
+                       the syscalls tracepoints, where perf is allowed to (usually as root);
+                       tracing slows the rounds, so use it for the breakdown, not the ratios
   --no-client-check    skip the load client check: the ceiling driven by the built-in client
                        and by wrk -t1 (Debian's wrk; skipped when it is not installed) in
                        interleaved rounds, to show which client saturates first
@@ -118,7 +123,7 @@ struct Flags {
   bool http = true;
   bool micro = true;
   bool client_check = true;
-  bool count_syscalls = true;
+  bool count_syscalls = false;
 
   std::string postgres_conninfo;
 
@@ -197,7 +202,12 @@ Flags parse_flags(int argc, char** argv) {
         const auto v = bench::variant_named(name);
         if (!v) throw std::invalid_argument("--variants: unknown server '" + name + "'");
         if (!bench::is_built(*v)) {
-          throw std::invalid_argument("--variants: this build has no '" + name + "' variant");
+          throw std::invalid_argument(
+              "--variants: this build has no '" + name + "' variant" +
+              (*v == Variant::node && std::string_view(ALLTHINGS_WEBHOOKS_BENCH_NODE) != ""
+                   ? " yet: install its package with cmake --build <build folder> --target "
+                     "allthings_webhooks_bench_node_packages"
+                   : ""));
         }
         f.variants.push_back(*v);
       }
@@ -212,8 +222,8 @@ Flags parse_flags(int argc, char** argv) {
       f.memory_events = text == "0" ? 0 : positive_count(flag, text);
     } else if (flag == "--no-client-check") {
       f.client_check = false;
-    } else if (flag == "--no-syscalls") {
-      f.count_syscalls = false;
+    } else if (flag == "--syscalls") {
+      f.count_syscalls = true;
     } else if (flag == "--no-micro") {
       f.micro = false;
     } else if (flag == "--micro-only") {
@@ -291,7 +301,8 @@ void print_setup(const Flags& f, const bench::RequestPool& pool) {
             << "; durable endpoint (sqlite): the same, SqliteInbox defaults; shared "
                "(postgres, postgres2): the same, PostgresInbox defaults\n";
   if (std::find(f.variants.begin(), f.variants.end(), Variant::node) != f.variants.end()) {
-    std::cout << "  node: standardwebhooks 1.1.1 on node:http (" << ALLTHINGS_WEBHOOKS_BENCH_NODE
+    std::cout << "  node: standardwebhooks " << ALLTHINGS_WEBHOOKS_BENCH_NODE_PACKAGE_VERSION
+              << " on node:http (" << ALLTHINGS_WEBHOOKS_BENCH_NODE
               << ", one process, keepAliveTimeout 5 s); its deliveries carry webhook-id, "
                  "webhook-timestamp and a v1 webhook-signature instead of Allthings' headers\n";
   }
@@ -461,22 +472,24 @@ Point measure(Variant variant, std::size_t connections, bench::RequestPool& pool
       settings.threads = f.client_threads;
       settings.warmup = std::chrono::duration<double>(f.warmup);
       settings.measured = std::chrono::duration<double>(f.seconds);
+      // Started first, so that perf's own CPU time counts as ours, not as another tenant's.
+      std::optional<bench::SyscallCounter> syscalls;
+      if (f.count_syscalls) syscalls.emplace(server_pids);
       std::vector<pid_t> ours = server_pids;
       ours.push_back(::getpid());
+      if (syscalls && syscalls->pid() > 0) ours.push_back(syscalls->pid());
       const bench::InterferenceMeter meter(ours, database.postmaster);
       const auto server_ticks = bench::detail::ticks_of(server_pids);
       const auto server_switches = bench::detail::context_switches_of(server_pids);
       const auto db_ticks = database.ticks();
-      std::optional<bench::SyscallCounter> syscalls;
-      if (f.count_syscalls) syscalls.emplace(server_pids);
       point.load = bench::run_load(pool, settings);
+      point.others = meter.others_share();  // before perf exits and its time can't be read
       if (syscalls && point.load.sent > 0) {
         for (const auto& [name, calls] : syscalls->stop()) {
           point.syscalls_per_request[name] =
               static_cast<double>(calls) / static_cast<double>(point.load.sent);
         }
       }
-      point.others = meter.others_share();
       if (point.load.sent > 0) {
         const double per_request = 1e6 / static_cast<double>(::sysconf(_SC_CLK_TCK)) /
                                    static_cast<double>(point.load.sent);
@@ -618,7 +631,7 @@ class Table {
     if (!p.syscalls_per_request.empty()) {
       notes += " calls per request:";
       for (const auto& [name, per_request] : p.syscalls_per_request) {
-        notes += " " + name + " " + fixed(per_request, 2);
+        if (per_request >= 0.005) notes += " " + name + " " + fixed(per_request, 2);
       }
       notes += ";";
     }
@@ -894,7 +907,7 @@ struct MedianRatio {
   double rps = 0, base_rps = 0, ratio = 0;
 };
 
-MedianRatio ratio_of_medians(const std::vector<Series>& http, Variant variant, Variant base,
+MedianRatio ratio_of_median_rounds(const std::vector<Series>& http, Variant variant, Variant base,
                              std::size_t connections) {
   const Series* of = find(http, variant, connections);
   const Series* to = find(http, base, connections);
@@ -922,14 +935,14 @@ void check_targets(Targets& targets, const std::vector<Series>& http,
                       grouped(check.wrk_median()) + "; target >= 0.95)");
   }
   for (const std::size_t c : {16, 64}) {
-    const auto r = ratio_of_medians(http, Variant::memory, Variant::ceiling, c);
+    const auto r = ratio_of_median_rounds(http, Variant::memory, Variant::ceiling, c);
     targets.check(r.measured, r.ratio >= 0.85, r.trusted,
                   "in-memory inbox at " + std::to_string(c) + " connections: " +
                       fixed(r.ratio, 2) + " of the ceiling's requests/s (" + grouped(r.rps) +
                       " vs " + grouped(r.base_rps) + "; target >= 0.85)");
   }
   for (const std::size_t c : {16, 64}) {
-    const auto r = ratio_of_medians(http, Variant::sqlite, Variant::memory, c);
+    const auto r = ratio_of_median_rounds(http, Variant::sqlite, Variant::memory, c);
     targets.check(r.measured, r.ratio >= 0.5, r.trusted,
                   "durable inbox at " + std::to_string(c) + " connections: " + fixed(r.ratio, 2) +
                       " of the in-memory inbox's requests/s (" + grouped(r.rps) + " vs " +
@@ -955,7 +968,7 @@ void check_targets(Targets& targets, const std::vector<Series>& http,
   // Against the fastest Node.js receiver the issue names; every variant's rounds are correct
   // or the all-2xx and exactly-once lines below fail.
   for (const std::size_t c : {16, 64}) {
-    const auto r = ratio_of_medians(http, Variant::memory, Variant::node, c);
+    const auto r = ratio_of_median_rounds(http, Variant::memory, Variant::node, c);
     targets.check(r.measured, r.ratio >= 3, r.trusted,
                   "in-memory inbox at " + std::to_string(c) + " connections: " +
                       fixed(r.ratio, 2) + " x the requests/s of standardwebhooks on node:http (" +
@@ -1100,6 +1113,9 @@ int run(const Flags& f) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A server process that died must show as "server process is gone", not kill the benchmark
+  // when it writes the next command to its stdin.
+  std::signal(SIGPIPE, SIG_IGN);
   try {
     const Flags flags = parse_flags(argc, argv);
     if (flags.serve) {

@@ -10,10 +10,13 @@
 #ifndef ALLTHINGS_WEBHOOKS_BENCH_POSTGRES
 #define ALLTHINGS_WEBHOOKS_BENCH_POSTGRES 0
 #endif
-// Set with the paths of node and of node_receiver.mjs where Node.js and npm were found.
+// Set by bench/CMakeLists.txt where Node.js and npm were found: node, node_receiver.mjs, and
+// the file that exists once the npm package is installed.
 #ifndef ALLTHINGS_WEBHOOKS_BENCH_NODE
 #define ALLTHINGS_WEBHOOKS_BENCH_NODE ""
 #define ALLTHINGS_WEBHOOKS_BENCH_NODE_SCRIPT ""
+#define ALLTHINGS_WEBHOOKS_BENCH_NODE_PACKAGE_STAMP ""
+#define ALLTHINGS_WEBHOOKS_BENCH_NODE_PACKAGE_VERSION ""
 #endif
 #if ALLTHINGS_WEBHOOKS_BENCH_SQLITE
 #include <allthings/webhooks/inbox/sqlite.hpp>
@@ -88,7 +91,10 @@ inline bool is_built(Variant v) {
     case Variant::sqlite: return ALLTHINGS_WEBHOOKS_BENCH_SQLITE != 0;
     case Variant::postgres:
     case Variant::postgres2: return ALLTHINGS_WEBHOOKS_BENCH_POSTGRES != 0;
-    case Variant::node: return std::string_view(ALLTHINGS_WEBHOOKS_BENCH_NODE) != "";
+    case Variant::node: {
+      const std::string stamp = ALLTHINGS_WEBHOOKS_BENCH_NODE_PACKAGE_STAMP;
+      return !stamp.empty() && std::ifstream(stamp).good();
+    }
     default: return true;
   }
 }

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <string>
@@ -17,16 +18,25 @@ extern char** environ;
 
 // System calls of the server processes over a round, by `perf stat` on the syscalls
 // tracepoints: /proc counts context switches but not futex calls, and those are how a thread
-// hands work to another. Where perf is missing or not allowed (the tracepoints need root or
-// perf_event_paranoid -1), nothing is counted and the benchmark says so.
+// hands work to another. Where perf is missing or not allowed (the tracepoints usually need
+// root), nothing is counted and nothing is printed. Tracing system calls slows every process
+// that makes them, so rounds measured with it are slower: it is off unless asked for.
 namespace bench {
 
-inline const std::vector<std::string> counted_syscalls = {"futex", "poll", "recvfrom", "sendto"};
+// What cpp-httplib (poll, recvfrom, sendto) and Node's libuv (epoll_(p)wait, read, write, writev)
+// use to serve a request, and futex for hand-offs between threads.
+inline const std::vector<std::string> counted_syscalls = {
+    "futex", "poll", "epoll_wait", "epoll_pwait", "recvfrom", "read", "sendto", "write", "writev"};
 
 class SyscallCounter {
  public:
-  explicit SyscallCounter(const std::vector<pid_t>& pids)
-      : output_("/tmp/allthings-webhooks-bench-syscalls-" + std::to_string(::getpid()) + ".csv") {
+  explicit SyscallCounter(const std::vector<pid_t>& pids) {
+    // A file of our own (perf would follow a planted symlink at a predictable name).
+    char path[] = "/tmp/allthings-webhooks-bench-syscalls-XXXXXX";
+    const int fd = ::mkstemp(path);
+    if (fd < 0) return;
+    ::close(fd);
+    output_ = path;
     std::string pid_list;
     for (const auto pid : pids) pid_list += (pid_list.empty() ? "" : ",") + std::to_string(pid);
     std::vector<std::string> args{"perf", "stat", "-x", ",", "-o", output_, "-p", pid_list};
@@ -52,8 +62,11 @@ class SyscallCounter {
       ::kill(perf_, SIGINT);
       ::waitpid(perf_, nullptr, 0);
     }
-    std::remove(output_.c_str());
+    if (!output_.empty()) std::remove(output_.c_str());
   }
+
+  // perf's own process, or -1: its CPU time is the benchmark's, not another tenant's.
+  pid_t pid() const { return perf_; }
 
   // Stops counting: syscall name -> calls, empty when perf could not count them.
   std::map<std::string, std::uint64_t> stop() {
@@ -75,7 +88,7 @@ class SyscallCounter {
       if (event.compare(0, prefix.size(), prefix) != 0) continue;
       const std::string value = line.substr(0, first);
       if (value.empty() || value.find_first_not_of("0123456789") != std::string::npos) continue;
-      counts[event.substr(prefix.size())] = std::stoull(value);
+      counts[event.substr(prefix.size())] += std::stoull(value);
     }
     return counts;
   }
