@@ -87,7 +87,7 @@ Usage: allthings_webhooks_bench [options]
   --micro-batch N      deliveries between two untimed inbox drains (default 16)
   --no-micro           skip the micro-benchmark
   --syscalls           also count the servers' system calls per request (futex, poll,
-                       epoll_wait, recvfrom, read, sendto, write, writev) with perf stat on
+                       epoll_(p)wait, recvfrom, read, sendto, write, writev) with perf stat on
                        the syscalls tracepoints, where perf is allowed to (usually as root);
                        tracing slows the rounds, so use it for the breakdown, not the ratios
   --no-client-check    skip the load client check: the ceiling driven by the built-in client
@@ -907,8 +907,8 @@ struct MedianRatio {
   double rps = 0, base_rps = 0, ratio = 0;
 };
 
-MedianRatio ratio_of_median_rounds(const std::vector<Series>& http, Variant variant, Variant base,
-                             std::size_t connections) {
+MedianRatio ratio_of_median_rounds(const std::vector<Series>& http, Variant variant,
+                                   Variant base, std::size_t connections) {
   const Series* of = find(http, variant, connections);
   const Series* to = find(http, base, connections);
   MedianRatio r;
