@@ -4,7 +4,6 @@
 // signed deliveries, a settable clock, and waiting for a condition with a deadline.
 #include <allthings/webhooks.hpp>
 #include <allthings/webhooks/testing.hpp>
-#include <signal.h>
 
 #include <atomic>
 #include <chrono>
@@ -15,6 +14,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "sigpipe.hpp"
 
 using namespace std::chrono_literals;  // test code only
 
@@ -47,21 +48,6 @@ class ManualClock {
  private:
   std::mutex mutex_;
   std::chrono::system_clock::time_point now_;
-};
-
-// For tests whose clients write to a server that is killed or stopping: the clients must see
-// EPIPE, not die of SIGPIPE. cpp-httplib 0.53.1's client writes without MSG_NOSIGNAL, and only
-// its Server ignores SIGPIPE, so a test process that runs no server in itself needs this.
-struct SigpipeIgnored {
-  SigpipeIgnored() {
-    struct sigaction ignore {};
-    ignore.sa_handler = SIG_IGN;
-    ::sigaction(SIGPIPE, &ignore, &previous);
-  }
-  ~SigpipeIgnored() { ::sigaction(SIGPIPE, &previous, nullptr); }
-  SigpipeIgnored(const SigpipeIgnored&) = delete;
-  SigpipeIgnored& operator=(const SigpipeIgnored&) = delete;
-  struct sigaction previous {};
 };
 
 // Polls `condition` until it holds or `limit` passes; the limit only bounds a failing test.

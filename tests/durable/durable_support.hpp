@@ -155,6 +155,7 @@ inline pid_t start_process(std::vector<std::string> args, int output_fd, bool wi
   const pid_t pid = ::fork();
   if (pid == 0) {
     // Only async-signal-safe calls between fork and exec in a multi-threaded parent.
+    test::restore_default_sigpipe();
     ::dup2(output_fd, STDOUT_FILENO);
     if (with_stderr) ::dup2(output_fd, STDERR_FILENO);
     ::execv(argv[0], argv.data());

@@ -26,6 +26,8 @@
 
 #include <httplib.h>
 
+#include "../sigpipe.hpp"
+
 namespace test {
 
 inline std::string get_body(int port, const std::string& path) {
@@ -124,13 +126,10 @@ class ChildProcess {
     std::vector<char*> envp;
     for (auto& e : env_strings) envp.push_back(e.data());
     envp.push_back(nullptr);
-    struct sigaction default_action {};
-    default_action.sa_handler = SIG_DFL;
     pid_ = ::fork();
     if (pid_ == 0) {
       // Only async-signal-safe calls between fork and exec in a multi-threaded parent.
-      // A test that ignores SIGPIPE must not hand that on: the child's own handling is tested.
-      ::sigaction(SIGPIPE, &default_action, nullptr);
+      test::restore_default_sigpipe();
       ::dup2(out[1], STDOUT_FILENO);
       ::dup2(out[1], STDERR_FILENO);
       ::execve(argv[0], argv.data(), envp.data());

@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "../sigpipe.hpp"
+
 namespace test::pg {
 
 inline long long monotonic_ns() {
@@ -42,6 +44,7 @@ class Replica {
     pid_ = ::fork();
     if (pid_ == 0) {
       // Only async-signal-safe calls between fork and exec in a multi-threaded parent.
+      test::restore_default_sigpipe();
       ::dup2(out[1], STDOUT_FILENO);
       ::execv(argv[0], argv.data());
       ::_exit(127);
