@@ -19,6 +19,7 @@
 #include "detail/http/server.hpp"
 #include "detail/http/tls.hpp"
 #include "detail/process/signals.hpp"
+#include "detail/process/thread_name.hpp"
 #include "handlers.hpp"
 #include "health.hpp"
 #include "inbox.hpp"
@@ -119,6 +120,7 @@ class WebhookEndpoint {
     receiver_->start();
     server_ = std::move(server);
     server_thread_ = std::thread([server = server_.get(), &returned = listen_returned_] {
+      detail::name_this_thread("aw-accept");
       server->listen_after_bind();
       returned = true;
     });
@@ -164,6 +166,7 @@ class WebhookEndpoint {
     if (state_ != State::open || shutdown_thread_.joinable()) return;
     receiver_->begin_draining();
     shutdown_thread_ = std::thread([this] {
+      detail::name_this_thread("aw-shutdown");
       {
         std::unique_lock<std::mutex> wait_lock(mutex_);
         drain_cv_.wait_for(wait_lock, receiver_->options().drain_delay,

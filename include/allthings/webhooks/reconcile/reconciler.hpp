@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../cursor_store.hpp"
+#include "../detail/process/thread_name.hpp"
 #include "../detail/text/iso8601.hpp"
 #include "../inbox/operations.hpp"
 #include "../receiver.hpp"
@@ -97,7 +98,10 @@ class Reconciler {
     std::lock_guard<std::mutex> lock(thread_mutex_);
     if (thread_.joinable()) return;
     stopping_ = false;
-    thread_ = std::thread([this] { background(); });
+    thread_ = std::thread([this] {
+      detail::name_this_thread("aw-reconcile");
+      background();
+    });
   }
 
   // Waits for a running run (it may be waiting for a retry), then stops. Idempotent.

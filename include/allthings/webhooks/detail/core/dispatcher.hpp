@@ -17,6 +17,7 @@
 
 #include "../../handlers.hpp"
 #include "../../inbox.hpp"
+#include "../process/thread_name.hpp"
 #include "handler_registry.hpp"
 #include "reporter.hpp"
 
@@ -47,7 +48,10 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
     if (!threads_.empty()) return;
     auto self = shared_from_this();  // workers keep the dispatcher alive, even if detached
     for (std::size_t i = 0; i < settings_.workers; ++i) {
-      threads_.emplace_back([self] { self->work(); });
+      threads_.emplace_back([self] {
+        name_this_thread("aw-worker");
+        self->work();
+      });
     }
   }
 

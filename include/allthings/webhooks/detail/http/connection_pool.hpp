@@ -11,6 +11,7 @@
 
 #include <httplib.h>
 
+#include "../process/thread_name.hpp"
 #include "connection.hpp"
 #include "request_head.hpp"
 #include "waiting_room.hpp"
@@ -45,7 +46,11 @@ class ConnectionPool final : public httplib::TaskQueue {
               hand_over(std::move(connection), head);
             },
             std::move(refuse)) {
-    for (std::size_t i = 0; i < threads; ++i) workers_.emplace_back([this] { work(); });
+    for (std::size_t i = 0; i < threads; ++i)
+      workers_.emplace_back([this] {
+        name_this_thread("aw-http");
+        work();
+      });
   }
 
   ~ConnectionPool() override { shutdown(); }

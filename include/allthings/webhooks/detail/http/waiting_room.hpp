@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "../../error.hpp"
+#include "../process/thread_name.hpp"
 #include "connection.hpp"
 #include "request_head.hpp"
 
@@ -73,7 +74,10 @@ class WaitingRoom {
 
   WaitingRoom(Settings settings, Ready ready, Refuse refuse)
       : settings_(settings), ready_(std::move(ready)), refuse_(std::move(refuse)) {
-    thread_ = std::thread([this] { run(); });
+    thread_ = std::thread([this] {
+      name_this_thread("aw-room");
+      run();
+    });
   }
   ~WaitingRoom() { stop(); }
   WaitingRoom(const WaitingRoom&) = delete;

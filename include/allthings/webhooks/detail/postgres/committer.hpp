@@ -30,6 +30,7 @@
 #include "../../metrics.hpp"
 #include "../../options.hpp"
 #include "../core/histogram.hpp"
+#include "../process/thread_name.hpp"
 #include "../queue/stored_form.hpp"
 #include "removal_tally.hpp"
 #include "session.hpp"
@@ -79,7 +80,10 @@ class AcceptCommitter {
     on_new_events_ = std::move(on_new_events);
     running_ = true;
     for (auto& session : sessions_) {
-      threads_.emplace_back([this, &session] { commit_loop(session); });
+      threads_.emplace_back([this, &session] {
+        name_this_thread("aw-pg-commit");
+        commit_loop(session);
+      });
     }
   }
 

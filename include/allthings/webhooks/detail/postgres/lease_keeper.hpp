@@ -32,6 +32,7 @@
 #include "../../inbox.hpp"
 #include "../../inbox/postgres_settings.hpp"
 #include "../../options.hpp"
+#include "../process/thread_name.hpp"
 #include "../queue/stored_form.hpp"
 #include "removal_tally.hpp"
 #include "session.hpp"
@@ -81,7 +82,10 @@ class LeaseKeeper {
     workers_ = workers;
     dedupe_window_ = dedupe_window;
     rebuild_ = std::move(rebuild);
-    thread_ = std::thread([this] { keep(); });
+    thread_ = std::thread([this] {
+      name_this_thread("aw-pg-lease");
+      keep();
+    });
   }
 
   // The next claimed delivery, waiting up to `wait` while the keeper claims: at once when

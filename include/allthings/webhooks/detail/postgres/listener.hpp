@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "../process/thread_name.hpp"
 #include "session.hpp"
 #include "statements.hpp"
 
@@ -26,7 +27,10 @@ class NotificationListener {
         channel_(std::move(channel)),
         replica_(std::move(replica)),
         on_notify_(std::move(on_notify)),
-        thread_([this] { listen(); }) {}
+        thread_([this] {
+          name_this_thread("aw-pg-listen");
+          listen();
+        }) {}
 
   NotificationListener(const NotificationListener&) = delete;
   NotificationListener& operator=(const NotificationListener&) = delete;

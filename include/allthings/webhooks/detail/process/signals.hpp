@@ -15,6 +15,8 @@
 #include <thread>
 #include <utility>
 
+#include "thread_name.hpp"
+
 // SIGTERM and SIGINT turned into calls on an ordinary thread. The signal handler does only
 // what is async-signal-safe: it writes the signal's number to a pipe (the self-pipe trick). A
 // watcher thread reads the pipe and calls the subscribers, where anything may be done. This
@@ -74,7 +76,10 @@ class SignalWatcher {
     ::fcntl(ends[1], F_SETFL, ::fcntl(ends[1], F_GETFL) | O_NONBLOCK);
     read_end_ = ends[0];
     signal_pipe_write_end.store(ends[1], std::memory_order_relaxed);
-    std::thread([this] { watch(); }).detach();  // lives as long as the process
+    std::thread([this] {
+      name_this_thread("aw-signals");
+      watch();
+    }).detach();  // lives as long as the process
   }
 
   void install_handlers() {

@@ -27,6 +27,7 @@
 #include "../../inbox/sqlite_settings.hpp"
 #include "../../metrics.hpp"
 #include "../core/histogram.hpp"
+#include "../process/thread_name.hpp"
 #include "../queue/local_queue.hpp"
 #include "connection.hpp"
 #include "outcome_log.hpp"
@@ -86,7 +87,10 @@ class SqliteCommitter {
     }
     std::lock_guard<std::mutex> lock(mutex_);
     running_ = true;
-    thread_ = std::thread([this] { commit_loop(); });
+    thread_ = std::thread([this] {
+      name_this_thread("aw-sqlite");
+      commit_loop();
+    });
   }
 
   // Stores the event unless its id is remembered; returns once that is committed.
