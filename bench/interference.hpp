@@ -146,6 +146,49 @@ inline unsigned long long context_switches_of(const std::vector<pid_t>& pids) {
   return sum;
 }
 
+// Each thread of the processes `pids`: its name (comm, which the receiver sets to aw-http,
+// aw-worker...; other threads carry their process's name) and the nanoseconds it has run
+// (the first field of its schedstat: exact, where stat's ticks are sampled), by thread id.
+struct ThreadCpu {
+  std::string name;
+  unsigned long long run_ns = 0;
+};
+
+inline std::map<std::string, ThreadCpu> thread_cpu_of(const std::vector<pid_t>& pids) {
+  std::map<std::string, ThreadCpu> threads;
+  for (const pid_t pid : pids) {
+    const std::string tasks = "/proc/" + std::to_string(pid) + "/task";
+    DIR* dir = ::opendir(tasks.c_str());
+    if (dir == nullptr) continue;
+    while (const dirent* entry = ::readdir(dir)) {
+      if (entry->d_name[0] == '.') continue;
+      const std::string task = tasks + "/" + entry->d_name;
+      std::ifstream comm(task + "/comm");
+      std::ifstream schedstat(task + "/schedstat");
+      ThreadCpu thread;
+      if (std::getline(comm, thread.name) && schedstat >> thread.run_ns) {
+        threads[std::to_string(pid) + "/" + entry->d_name] = thread;
+      }
+    }
+    ::closedir(dir);
+  }
+  return threads;
+}
+
+// CPU nanoseconds spent between two snapshots, summed by thread name; threads started
+// meanwhile count whole, threads that ended meanwhile are missed (the servers' threads live as
+// long as their process).
+inline std::map<std::string, unsigned long long> run_ns_by_thread_name(
+    const std::map<std::string, ThreadCpu>& before, const std::map<std::string, ThreadCpu>& after) {
+  std::map<std::string, unsigned long long> by_name;
+  for (const auto& [id, thread] : after) {
+    const auto earlier = before.find(id);
+    const unsigned long long base = earlier == before.end() ? 0 : earlier->second.run_ns;
+    by_name[thread.name] += thread.run_ns > base ? thread.run_ns - base : 0;
+  }
+  return by_name;
+}
+
 // Growth of the kernel threads' ticks between two snapshots; threads started meanwhile count
 // whole.
 inline unsigned long long growth(const std::map<std::string, unsigned long long>& before,

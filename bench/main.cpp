@@ -348,6 +348,9 @@ struct Point {
   double server_switches = 0;  // context switches of the server process(es) per request sent
   // System calls of the server process(es) per request sent, by name; empty when not counted.
   std::map<std::string, double> syscalls_per_request{};
+  // The server processes' CPU time per request sent by thread name (aw-http, aw-worker...),
+  // microseconds: what each stage of the receiver costs.
+  std::map<std::string, double> cpu_us_by_thread{};
 
   double rps() const { return load.requests_per_second(); }
   bool disturbed() const { return others >= disturbed_share; }
@@ -481,6 +484,7 @@ Point measure(Variant variant, std::size_t connections, bench::RequestPool& pool
       const bench::InterferenceMeter meter(ours, database.postmaster);
       const auto server_ticks = bench::detail::ticks_of(server_pids);
       const auto server_switches = bench::detail::context_switches_of(server_pids);
+      const auto server_threads = bench::detail::thread_cpu_of(server_pids);
       const auto db_ticks = database.ticks();
       point.load = bench::run_load(pool, settings);
       point.others = meter.others_share();  // before perf exits and its time can't be read
@@ -497,6 +501,11 @@ Point measure(Variant variant, std::size_t connections, bench::RequestPool& pool
             static_cast<double>(bench::detail::ticks_of(server_pids) - server_ticks) * per_request;
         point.db_cpu_us =
             static_cast<double>(bench::detail::growth(db_ticks, database.ticks())) * per_request;
+        for (const auto& [name, ns] : bench::detail::run_ns_by_thread_name(
+                 server_threads, bench::detail::thread_cpu_of(server_pids))) {
+          point.cpu_us_by_thread[name] =
+              static_cast<double>(ns) / 1e3 / static_cast<double>(point.load.sent);
+        }
         point.server_switches =
             static_cast<double>(bench::detail::context_switches_of(server_pids) - server_switches) /
             static_cast<double>(point.load.sent);
@@ -628,6 +637,13 @@ class Table {
                         fixed(p.load.latency_ms(100), 3) + " ms; server CPU " +
                         fixed(p.server_cpu_us, 1) + " us and " + fixed(p.server_switches, 2) +
                         " context switches per request;";
+    if (!p.cpu_us_by_thread.empty()) {
+      notes += " by thread:";
+      for (const auto& [name, us] : p.cpu_us_by_thread) {
+        if (us >= 0.05) notes += " " + name + " " + fixed(us, 1);
+      }
+      notes += ";";
+    }
     if (!p.syscalls_per_request.empty()) {
       notes += " calls per request:";
       for (const auto& [name, per_request] : p.syscalls_per_request) {
@@ -787,7 +803,10 @@ std::vector<Series> measure_http(const Flags& f, Pools& pools,
          "10% of the CPUs (* marks the others; of all rounds\n  when every one was disturbed). RSS "
          "of the server process: idle after start() -> after the load.\n  Server CPU: the server "
          "process's CPU time (all threads, user + system) over the whole round,\n  warm-up "
-         "included, per request sent; context switches: of all its threads, voluntary (blocked\n  "
+         "included, per request sent, then by thread name (aw-http: reading, verifying, accepting\n  "
+         "and answering requests; aw-worker: running handlers; aw-room: idle and slow\n  "
+         "connections; aw-accept: accepting connections; other threads carry the process's\n  "
+         "name); context switches: of all its threads, voluntary (blocked\n  "
          "on a lock, a condition, a socket) and preempted, per request sent; calls per request:\n"
          "  system calls of all its threads over the round (perf stat on the syscalls tracepoints;\n"
          "  absent where perf is missing or not allowed), per request sent\n";
