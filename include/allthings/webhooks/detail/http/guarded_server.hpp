@@ -111,8 +111,11 @@ class GuardedServer final : public httplib::Server {
   // How long an early answer's connection keeps reading (and dropping) what the client sends.
   static constexpr std::chrono::milliseconds linger_time{2000};
   // How long a worker waits for a kept connection's next request before the room takes it.
+  // While requests wait for a worker the wait is shorter, but not too short: at 1 ms, with 64
+  // busy connections on 32 threads, a loaded client often missed it, and the round trips
+  // through the room cost half the throughput (docs/performance.md, eighth session).
   static constexpr std::chrono::milliseconds next_request_grace{10};
-  static constexpr std::chrono::milliseconds next_request_grace_busy{1};
+  static constexpr std::chrono::milliseconds next_request_grace_busy{3};
   // What a worker reads from a connection at once when looking for a head.
   static constexpr std::size_t first_read_bytes = 16 * 1024;
 
@@ -164,8 +167,8 @@ class GuardedServer final : public httplib::Server {
 
   // The head of the connection's next request, if it is here already (pipelined) or arrives
   // within a moment: a client that sends its next request as soon as it has the answer is
-  // served without a round trip through the room (two thread switches). The moment is shorter
-  // while other requests wait for a worker: waiting costs them latency, not CPU.
+  // served without a round trip through the room (two thread switches and its epoll calls).
+  // The moment is shorter while other requests wait for a worker: waiting costs them latency.
   RequestHead next_head(Connection& connection, ConnectionPool& pool) const {
     RequestHeadScanner scanner(settings_.head_limits);
     RequestHead head = scanner.scan(connection.pending());
