@@ -122,27 +122,36 @@ inline unsigned long long ticks_of(const std::vector<pid_t>& pids) {
   return sum;
 }
 
-// Context switches of every thread of the processes `pids`, voluntary (the thread blocked: on
-// a futex, a socket, poll) and involuntary (preempted), from /proc/<pid>/task/*/status. The
-// servers' threads live as long as their process, so none is missed.
-inline unsigned long long context_switches_of(const std::vector<pid_t>& pids) {
-  unsigned long long sum = 0;
+// Calls `visit` with the /proc folder of every thread of the processes `pids` and a key that
+// names the thread ("<pid>/<tid>").
+template <class Visit>
+void for_each_thread(const std::vector<pid_t>& pids, Visit visit) {
   for (const pid_t pid : pids) {
     const std::string tasks = "/proc/" + std::to_string(pid) + "/task";
     DIR* dir = ::opendir(tasks.c_str());
     if (dir == nullptr) continue;
     while (const dirent* entry = ::readdir(dir)) {
       if (entry->d_name[0] == '.') continue;
-      std::ifstream status(tasks + "/" + entry->d_name + "/status");
-      std::string line;
-      while (std::getline(status, line)) {
-        if (line.find("ctxt_switches:") != std::string::npos) {
-          sum += std::stoull(line.substr(line.find(':') + 1));
-        }
-      }
+      visit(tasks + "/" + entry->d_name, std::to_string(pid) + "/" + entry->d_name);
     }
     ::closedir(dir);
   }
+}
+
+// Context switches of every thread of the processes `pids`, voluntary (the thread blocked: on
+// a futex, a socket, poll) and involuntary (preempted), from /proc/<pid>/task/*/status. The
+// servers' threads live as long as their process, so none is missed.
+inline unsigned long long context_switches_of(const std::vector<pid_t>& pids) {
+  unsigned long long sum = 0;
+  for_each_thread(pids, [&](const std::string& task, const std::string&) {
+    std::ifstream status(task + "/status");
+    std::string line;
+    while (std::getline(status, line)) {
+      if (line.find("ctxt_switches:") != std::string::npos) {
+        sum += std::stoull(line.substr(line.find(':') + 1));
+      }
+    }
+  });
   return sum;
 }
 
@@ -156,22 +165,12 @@ struct ThreadCpu {
 
 inline std::map<std::string, ThreadCpu> thread_cpu_of(const std::vector<pid_t>& pids) {
   std::map<std::string, ThreadCpu> threads;
-  for (const pid_t pid : pids) {
-    const std::string tasks = "/proc/" + std::to_string(pid) + "/task";
-    DIR* dir = ::opendir(tasks.c_str());
-    if (dir == nullptr) continue;
-    while (const dirent* entry = ::readdir(dir)) {
-      if (entry->d_name[0] == '.') continue;
-      const std::string task = tasks + "/" + entry->d_name;
-      std::ifstream comm(task + "/comm");
-      std::ifstream schedstat(task + "/schedstat");
-      ThreadCpu thread;
-      if (std::getline(comm, thread.name) && schedstat >> thread.run_ns) {
-        threads[std::to_string(pid) + "/" + entry->d_name] = thread;
-      }
-    }
-    ::closedir(dir);
-  }
+  for_each_thread(pids, [&](const std::string& task, const std::string& key) {
+    std::ifstream comm(task + "/comm");
+    std::ifstream schedstat(task + "/schedstat");
+    ThreadCpu thread;
+    if (std::getline(comm, thread.name) && schedstat >> thread.run_ns) threads[key] = thread;
+  });
   return threads;
 }
 
