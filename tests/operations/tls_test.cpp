@@ -11,6 +11,7 @@
 
 #include "../raw_http.hpp"
 #include "../support.hpp"
+#include "../thread_list.hpp"
 #include "operations_support.hpp"
 
 namespace aw = allthings::webhooks;
@@ -102,8 +103,14 @@ bool closed_by_peer(int fd, std::chrono::milliseconds limit) {
 
 TEST_CASE("TLS: a signed delivery is 200 over HTTPS with curl, and the probes answer there") {
   Certificate certificate;
+  const auto before = test::threads();
   test::Server server(tls_options(certificate));
   server.start();
+  // cpp-httplib's own pool serves HTTPS; its threads carry the library's name for that work.
+  CHECK(test::eventually([&] {
+    return test::started_since(before)["aw-http"] ==
+           static_cast<int>(server.endpoint.options().http_threads);
+  }));
   const auto cacert = "--cacert '" + certificate.cert + "' ";
   const auto delivered = curl(cacert + signed_post(certificate.dir, test::body("tls-1")) + " " +
                               https_url(server.port, "/webhooks/allthings"));

@@ -29,6 +29,8 @@
 #include <thread>
 #include <vector>
 
+#include "../sigpipe.hpp"
+
 namespace test::pg {
 
 namespace fs = std::filesystem;
@@ -104,6 +106,7 @@ inline int run_program(std::vector<std::string> args, const fs::path& log, bool 
   const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   const pid_t pid = ::fork();
   if (pid == 0) {
+    test::restore_default_sigpipe();
     if (out >= 0) {
       ::dup2(out, STDOUT_FILENO);
       ::dup2(out, STDERR_FILENO);
@@ -282,6 +285,7 @@ class TemporaryServer {
     argv.push_back(nullptr);
     watchdog_ = ::fork();
     if (watchdog_ == 0) {
+      test::restore_default_sigpipe();
       ::dup2(ends[0], STDIN_FILENO);  // dup2 clears close-on-exec on the copy
       ::setsid();                     // not killed with the test's process group
       ::execv(argv[0], argv.data());

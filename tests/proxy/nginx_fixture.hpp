@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "../raw_http.hpp"
+#include "../sigpipe.hpp"
 
 namespace test {
 
@@ -49,9 +50,11 @@ class Nginx {
     const std::string config_path = scratch_ + "/nginx.conf";
     std::ofstream(config_path) << config;
 
+    const std::string error_log = scratch_ + "/error.log";
     pid_ = ::fork();
     if (pid_ == 0) {
-      const std::string error_log = scratch_ + "/error.log";
+      // Only async-signal-safe calls between fork and exec in a multi-threaded parent.
+      test::restore_default_sigpipe();
       ::execl(ALLTHINGS_WEBHOOKS_NGINX, "nginx", "-p", scratch_.c_str(), "-c",
               config_path.c_str(), "-e", error_log.c_str(), "-g", "daemon off;",
               static_cast<char*>(nullptr));

@@ -235,7 +235,13 @@ class WebhookEndpoint {
     if (options.tls.enabled()) {
       server = detail::make_tls_server(options.tls);
       const auto threads = options.http_threads;
-      server->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+      // Called on the aw-accept thread; the pool's threads take the name it has meanwhile.
+      server->new_task_queue = [threads] {
+        detail::name_this_thread("aw-http");
+        auto* pool = new httplib::ThreadPool(threads);
+        detail::name_this_thread("aw-accept");
+        return pool;
+      };
     } else {
       auto receiver = receiver_;
       server = std::make_unique<detail::GuardedServer>(

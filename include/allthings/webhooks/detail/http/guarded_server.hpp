@@ -113,7 +113,7 @@ class GuardedServer final : public httplib::Server {
   // How long a worker waits for a kept connection's next request before the room takes it.
   // While requests wait for a worker the wait is shorter, but not too short: at 1 ms, with 64
   // busy connections on 32 threads, a loaded client often missed it, and the round trips
-  // through the room cost half the throughput (docs/performance.md, eighth session).
+  // through the room cost a third of the throughput (docs/performance.md, eighth session).
   static constexpr std::chrono::milliseconds next_request_grace{10};
   static constexpr std::chrono::milliseconds next_request_grace_busy{3};
   // What a worker reads from a connection at once when looking for a head.
