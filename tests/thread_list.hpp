@@ -25,12 +25,13 @@ inline std::map<std::string, std::string> threads() {
   return names;
 }
 
-// How many of the threads that `before` did not have carry each name. By thread id, so that
-// threads of earlier tests ending meanwhile (a detached worker, say) do not count.
+// How many of the threads that `before` did not have carry each of the library's names (aw-...).
+// By thread id, so that threads of earlier tests ending meanwhile (a detached worker, say) do
+// not count; only the library's names, so that a sanitizer's own thread, started late, does not.
 inline std::map<std::string, int> started_since(const std::map<std::string, std::string>& before) {
   std::map<std::string, int> started;
   for (const auto& [tid, name] : threads()) {
-    if (before.count(tid) == 0) ++started[name];
+    if (before.count(tid) == 0 && name.rfind("aw-", 0) == 0) ++started[name];
   }
   return started;
 }
