@@ -50,13 +50,13 @@ class Nginx {
     const std::string config_path = scratch_ + "/nginx.conf";
     std::ofstream(config_path) << config;
 
-    const std::string error_log = scratch_ + "/error.log";
+    const std::string error_log_path = scratch_ + "/error.log";
     pid_ = ::fork();
     if (pid_ == 0) {
       // Only async-signal-safe calls between fork and exec in a multi-threaded parent.
       test::restore_default_sigpipe();
       ::execl(ALLTHINGS_WEBHOOKS_NGINX, "nginx", "-p", scratch_.c_str(), "-c",
-              config_path.c_str(), "-e", error_log.c_str(), "-g", "daemon off;",
+              config_path.c_str(), "-e", error_log_path.c_str(), "-g", "daemon off;",
               static_cast<char*>(nullptr));
       ::_exit(127);
     }
