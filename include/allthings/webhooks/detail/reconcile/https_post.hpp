@@ -6,6 +6,7 @@
 
 #include <httplib.h>
 
+#include "../process/sigpipe_block.hpp"
 #include "https_url.hpp"
 
 #ifndef CPPHTTPLIB_OPENSSL_SUPPORT
@@ -24,9 +25,12 @@ struct HttpsAnswer {
 
 // One POST over HTTPS with the server's certificate and host name verified against `ca_file`
 // (empty: the system's CAs). Uses only SSLClient calls that cpp-httplib 0.11.4 and 0.53 share.
+// A server that goes away mid-request fails the request (status 0), never the process with
+// SIGPIPE.
 inline HttpsAnswer https_post(const HttpsUrl& url, const std::string& ca_file,
                               std::chrono::milliseconds timeout, const httplib::Headers& headers,
                               const std::string& body, const char* content_type) {
+  const ScopedSigpipeBlock no_sigpipe;  // declared first: the client's destructor writes too
   httplib::SSLClient client(url.host, url.port);
   client.enable_server_certificate_verification(true);
   if (!ca_file.empty()) client.set_ca_cert_path(ca_file);
