@@ -396,6 +396,8 @@ void drop_schema(const Database& database, const std::string& schema) {
 #if ALLTHINGS_WEBHOOKS_BENCH_POSTGRES
   PGconn* conn = PQconnectdb(database.conninfo.c_str());
   if (PQstatus(conn) == CONNECTION_OK) {
+    // Without this, each drop prints a NOTICE listing the tables it took, amid the figures.
+    PQclear(PQexec(conn, "SET client_min_messages = warning"));
     PQclear(PQexec(conn, ("DROP SCHEMA IF EXISTS \"" + schema + "\" CASCADE").c_str()));
   }
   PQfinish(conn);
