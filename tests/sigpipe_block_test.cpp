@@ -19,15 +19,28 @@ namespace {
 
 using allthings::webhooks::detail::ScopedSigpipeBlock;
 
-// How a child ended: its exit code, or 128 + the signal that killed it.
+sigset_t only_sigpipe() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGPIPE);
+  return set;
+}
+
+// How a child ended: its exit code, or 128 + the signal that killed it; -1 when none ran.
 int run_in_child(int (*body)()) {
   const pid_t pid = ::fork();
+  if (pid < 0) return -1;
   if (pid == 0) {
+    // Default action, not blocked: as in a program that never touched SIGPIPE.
     test::restore_default_sigpipe();
+    const sigset_t sigpipe = only_sigpipe();
+    ::pthread_sigmask(SIG_UNBLOCK, &sigpipe, nullptr);
     ::_exit(body());
   }
   int status = 0;
-  ::waitpid(pid, &status, 0);
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return -1;
+  }
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
@@ -70,10 +83,20 @@ int guarded_write() {
   return 0;
 }
 
+int guarded_write_with_sigpipe_blocked_by_the_caller() {
+  const sigset_t sigpipe = only_sigpipe();
+  ::pthread_sigmask(SIG_BLOCK, &sigpipe, nullptr);
+  {
+    const ScopedSigpipeBlock guard;
+    if (!write_to_vanished_peer()) return 2;
+  }
+  if (sigpipe_pending()) return 3;
+  if (!sigpipe_blocked()) return 6;  // blocked before, so blocked after
+  return 0;
+}
+
 int guarded_write_with_sigpipe_already_pending() {
-  sigset_t sigpipe;
-  sigemptyset(&sigpipe);
-  sigaddset(&sigpipe, SIGPIPE);
+  const sigset_t sigpipe = only_sigpipe();
   ::pthread_sigmask(SIG_BLOCK, &sigpipe, nullptr);
   ::raise(SIGPIPE);  // pending, and not the block's to take
   {
@@ -93,6 +116,10 @@ TEST_CASE("a write to a vanished peer kills a process with SIGPIPE at its defaul
 
 TEST_CASE("inside a ScopedSigpipeBlock such a write fails with EPIPE and leaves no trace") {
   CHECK(run_in_child(guarded_write) == 0);
+}
+
+TEST_CASE("a ScopedSigpipeBlock in a thread that blocks SIGPIPE leaves it blocked and not pending") {
+  CHECK(run_in_child(guarded_write_with_sigpipe_blocked_by_the_caller) == 0);
 }
 
 TEST_CASE("a ScopedSigpipeBlock leaves a SIGPIPE that was pending before it pending") {

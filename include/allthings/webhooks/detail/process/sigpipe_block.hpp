@@ -7,7 +7,9 @@
 // could die in the middle of one. A library should not change the process's signal
 // dispositions, so, like libpq, the calling thread blocks SIGPIPE for the duration of the call
 // and takes back the SIGPIPE the call raised; the write itself then fails with EPIPE, which the
-// caller reports as a failed request.
+// caller reports as a failed request. (Like libpq's, the take-back cannot tell the call's
+// SIGPIPE from one sent to the whole process meanwhile, which can only wait for this thread
+// when every thread blocks SIGPIPE.)
 #include <pthread.h>
 #include <signal.h>
 
