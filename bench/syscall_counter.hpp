@@ -24,9 +24,11 @@ extern char** environ;
 namespace bench {
 
 // What cpp-httplib (poll, recvfrom, sendto) and Node's libuv (epoll_(p)wait, read, write, writev)
-// use to serve a request, and futex for hand-offs between threads.
+// use to serve a request, futex for hand-offs between threads, and what SQLite uses to commit
+// (pwrite64 for WAL frames, fdatasync, fcntl for its file locks, pread64).
 inline const std::vector<std::string> counted_syscalls = {
-    "futex", "poll", "epoll_wait", "epoll_pwait", "recvfrom", "read", "sendto", "write", "writev"};
+    "futex", "poll",   "epoll_wait", "epoll_pwait", "recvfrom",  "read",  "sendto",
+    "write", "writev", "pwrite64",   "pread64",     "fdatasync", "fsync", "fcntl"};
 
 class SyscallCounter {
  public:
