@@ -87,7 +87,8 @@ Usage: allthings_webhooks_bench [options]
   --micro-batch N      deliveries between two untimed inbox drains (default 16)
   --no-micro           skip the micro-benchmark
   --syscalls           also count the servers' system calls per request (futex, poll,
-                       epoll_(p)wait, recvfrom, read, sendto, write, writev) with perf stat on
+                       epoll_(p)wait, recvfrom, read, sendto, write, writev, and SQLite's
+                       pwrite64, pread64, fdatasync, fsync, fcntl) with perf stat on
                        the syscalls tracepoints, where perf is allowed to (usually as root);
                        tracing slows the rounds, so use it for the breakdown, not the ratios
   --no-client-check    skip the load client check: the ceiling driven by the built-in client
